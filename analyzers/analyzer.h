@@ -1,0 +1,91 @@
+/*
+ * analyzer: the rule interface. Each rule is one file in analyzers/ defining
+ * one `const struct phg_analyzer`, listed in registry.c (sorted by id). A
+ * statement-stage rule sees one classified statement, the schema model as it
+ * was before it, and the release context; a release-stage rule (the gate's
+ * rules) sees the whole release as src/gate/ summarises it. Rules report
+ * findings with a message and the safe alternative (help).
+ */
+#ifndef PHG_ANALYZER_H
+#define PHG_ANALYZER_H
+
+#include "classify/classify.h"
+#include "config/config.h"
+#include "gate/gate.h"
+#include "model/model.h"
+#include "source/source.h"
+
+/* When a rule runs. ("phase" already means expand/backfill/contract.) */
+enum phg_stage { PHG_STAGE_STATEMENT, PHG_STAGE_RELEASE };
+
+/* What a rule sees besides the statement. */
+struct phg_rule_ctx {
+	struct phg_arena *arena;
+	struct phg_findings *findings;
+	const struct phg_model *model; /* as before the statement */
+	int release;		       /* the statement's release */
+	int postgres_version;
+	enum phg_contract_timing contract;
+	enum phg_runner_kind runner;
+	const struct phg_migration *migration; /* NULL for release rules */
+	bool after_cutover; /* this migration runs after the cutover */
+	bool in_transaction; /* the statement runs inside a transaction */
+	enum phg_severity severity; /* the rule's severity in this run */
+	const struct phg_gate *gate; /* release rules only */
+};
+
+struct phg_analyzer;
+typedef int (*phg_stmt_check_fn)(const struct phg_analyzer *self,
+				 const struct phg_rule_ctx *ctx,
+				 const struct phg_stmt *stmt);
+typedef int (*phg_release_check_fn)(const struct phg_analyzer *self,
+				    const struct phg_rule_ctx *ctx);
+
+struct phg_analyzer {
+	const char *id; /* kebab-case, e.g. "require-concurrent-index-creation" */
+	enum phg_stage stage;
+	enum phg_severity severity; /* default */
+	const char *summary;	    /* one line, for --help and docs */
+	phg_stmt_check_fn check_stmt;	    /* PHG_STAGE_STATEMENT */
+	phg_release_check_fn check_release; /* PHG_STAGE_RELEASE */
+};
+
+/* Every rule, sorted by id, NULL-terminated. */
+extern const struct phg_analyzer *const phg_analyzers[];
+
+/* The rule with this id, or NULL. */
+const struct phg_analyzer *phg_analyzer_find(const char *id);
+
+/*
+ * Rules that are findings of the parser rather than analyzers: they are in
+ * the registry so that docs, config and suppression know them.
+ */
+#define PHG_RULE_SYNTAX_ERROR "syntax-error"
+#define PHG_RULE_INVALID_ENCODING "invalid-encoding"
+#define PHG_RULE_UNANALYZABLE "unanalyzable-statement"
+
+/*
+ * Reports a finding of rule `self` at stmt's first token, with the rule's
+ * severity in this run. message and help are printf formats. Returns 0 or
+ * PHG_ENOMEM.
+ */
+int phg_rule_report(const struct phg_analyzer *self,
+		    const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt,
+		    const char *help, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * Whether a table (schema.name) counts as existing for lock and rewrite
+ * rules: created before the statement's release, never created by a
+ * migration (in production), or created in this release by a migration that
+ * runs after the cutover.
+ */
+bool phg_rule_table_existing(const struct phg_rule_ctx *ctx,
+			     const char *table_qname);
+
+/* The table of the statement's first action (ALTER TABLE, CREATE INDEX...),
+   as schema.name, or NULL. */
+const char *phg_rule_stmt_table(const struct phg_rule_ctx *ctx,
+				const struct phg_stmt *stmt);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * commands.h: the subcommands main dispatches to, one cmd_<name>.c each, and
+ * what main sets up for them.
+ */
+#ifndef PHG_COMMANDS_H
+#define PHG_COMMANDS_H
+
+#include "config/config.h"
+
+/* Exit codes (DESIGN's "Interfaces"). */
+enum phg_exit {
+	PHG_EXIT_OK = 0,
+	PHG_EXIT_REFUSED = 1,
+	PHG_EXIT_USAGE = 2,
+	PHG_EXIT_RUNTIME = 3
+};
+
+/* What main hands a command: the global options and the config. */
+struct phg_cmd_env {
+	const char *config_path; /* --config, or NULL */
+	struct phg_config cfg;	 /* loaded, or defaults */
+	bool have_config;
+};
+
+/* Flags telling main what to set up before a command. */
+#define PHG_CMD_CONFIG_OPTIONAL 1u
+
+struct phg_cmd {
+	const char *name;
+	int (*run)(int argc, char **argv, struct phg_cmd_env *env);
+	unsigned flags;
+	const char *summary;
+};
+
+int cmd_lint(int argc, char **argv, struct phg_cmd_env *env);
+
+/*
+ * Loads the config for a command: env->config_path if set, else the
+ * phasegate.yaml found here or above, else the defaults. Prints the error
+ * and returns an exit code on failure, 0 on success.
+ */
+int phg_cmd_config(struct phg_cmd_env *env);
+
+/* Maps a library error code to an exit code. */
+int phg_exit_for(int code);
+/* Prints err to stderr as "phasegate: [file:line:col: ]msg". */
+void phg_print_err(const struct phg_err *err);
+
+#endif

@@ -1,0 +1,653 @@
+/*
+ * load.c: reads phasegate.yaml with libyaml's document API and checks it
+ * strictly: every key known, every value of the right type and range, no
+ * duplicate keys, one document. Each error carries the file and the 1-based
+ * line and column of the key or value at fault, so a typo never silently
+ * turns into a default. Values are taken as written: ${NAME} references are
+ * expanded later, only by the commands that need them.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+/* The newest PostgreSQL whose grammar phasegate parses, and the oldest. */
+#define PG_MIN 10
+#define PG_MAX 15
+
+/* At most this many bytes of a wrong value or key go into a message. */
+#define QUOTE_MAX 64
+
+/* What every check needs: the file, its document and where errors go. */
+struct loader {
+	const char *path;
+	const char *text; /* the file's bytes, for hints on syntax errors */
+	size_t len;
+	yaml_document_t *doc;
+	struct phg_err *err;
+	const yaml_node_t *migrations; /* the "migrations" value, if given */
+};
+
+static void note_error_at(struct loader *ld, yaml_mark_t mark, const char *fmt,
+			  ...) __attribute__((format(printf, 3, 4)));
+
+/* Records a PHG_ECONFIG error at mark (0-based in libyaml, 1-based here). */
+static void note_error_at(struct loader *ld, yaml_mark_t mark, const char *fmt,
+			  ...)
+{
+	char msg[sizeof(((struct phg_err *)0)->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	phg_err_set_at(ld->err, PHG_ECONFIG, ld->path, (int)mark.line + 1,
+		       (int)mark.column + 1, "%s", msg);
+}
+
+/*
+ * "return FAIL_AT(...)" records the error and returns PHG_ECONFIG. A macro,
+ * so that the constant is visible where it is returned: static analyzers do
+ * not follow variadic functions and would otherwise assume success.
+ */
+#define FAIL_AT(ld, mark, ...)                                                 \
+	(note_error_at((ld), (mark), __VA_ARGS__), PHG_ECONFIG)
+
+static int no_memory(struct loader *ld)
+{
+	phg_err_set(ld->err, PHG_ENOMEM, "cannot load '%s': out of memory",
+		    ld->path);
+	return PHG_ENOMEM;
+}
+
+/* The loader only hands out indexes of nodes it made: never NULL. */
+static const yaml_node_t *node_at(struct loader *ld, int index)
+{
+	return yaml_document_get_node(ld->doc, index);
+}
+
+static const char *scalar_text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* A plain scalar that YAML reads as null: nothing, "~" or "null". */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = scalar_text(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
+	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+/*
+ * Writes how a wrong value reads after "not" in a message into buf: 'abc'
+ * (cut after QUOTE_MAX bytes), a mapping, a list, or an empty value.
+ */
+static const char *describe(const yaml_node_t *n, char *buf, size_t size)
+{
+	size_t len, cut;
+
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_SCALAR_NODE:
+		len = n->data.scalar.length;
+		if (len == 0)
+			return "an empty value";
+		/* Cut on a character boundary, never inside one. */
+		cut = len > QUOTE_MAX ? QUOTE_MAX : len;
+		while (cut < len && (n->data.scalar.value[cut] & 0xc0) == 0x80)
+			cut--;
+		snprintf(buf, size, "'%.*s%s'", (int)cut, scalar_text(n),
+			 cut < len ? "..." : "");
+		return buf;
+	case YAML_NO_NODE:
+		break;
+	}
+	return "nothing";
+}
+
+/*
+ * Checks that n is a scalar with some text and no NUL byte (which would cut
+ * a C string short) and sets *text to it (borrowed from the document). what
+ * completes "'migrations' must be ...", e.g. "a folder path".
+ */
+static int text_value(struct loader *ld, const char *key, const char *what,
+		      const yaml_node_t *n, const char **text)
+{
+	char buf[QUOTE_MAX + 8];
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)
+		return FAIL_AT(ld, n->start_mark, "'%s' must be %s, not %s",
+			       key, what, describe(n, buf, sizeof(buf)));
+	if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))
+		return FAIL_AT(ld, n->start_mark,
+			       "'%s' must be %s without a NUL character", key,
+			       what);
+	*text = scalar_text(n);
+	return 0;
+}
+
+/*
+ * Checks the key of pair p of map: a scalar that no earlier pair of map
+ * repeats. Sets *key to it.
+ */
+static int check_key(struct loader *ld, const yaml_node_t *map,
+		     const yaml_node_pair_t *p, const yaml_node_t **key)
+{
+	const yaml_node_t *k = node_at(ld, p->key);
+	char buf[QUOTE_MAX + 8];
+
+	if (k->type != YAML_SCALAR_NODE)
+		return FAIL_AT(ld, k->start_mark,
+			       "a key must be a name, not %s",
+			       describe(k, buf, sizeof(buf)));
+	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p;
+	     q++) {
+		const yaml_node_t *prev = node_at(ld, q->key);
+
+		if (prev->data.scalar.length == k->data.scalar.length &&
+		    !memcmp(prev->data.scalar.value, k->data.scalar.value,
+			    k->data.scalar.length))
+			return FAIL_AT(ld, k->start_mark,
+				       "duplicate key %s (first at line %d)",
+				       describe(k, buf, sizeof(buf)),
+				       (int)prev->start_mark.line + 1);
+	}
+	*key = k;
+	return 0;
+}
+
+/* The value of key in map, or NULL; the map's keys are checked already. */
+static const yaml_node_t *map_get(struct loader *ld, const yaml_node_t *map,
+				  const char *key)
+{
+	for (const yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		if (!strcmp(scalar_text(node_at(ld, p->key)), key))
+			return node_at(ld, p->value);
+	}
+	return NULL;
+}
+
+static int load_migrations(struct loader *ld, const yaml_node_t *v,
+			   struct phg_config *cfg)
+{
+	const char *text;
+	int rc = text_value(ld, "migrations", "a folder path", v, &text);
+
+	(void)cfg;
+	if (rc == 0)
+		ld->migrations = v;
+	return rc;
+}
+
+static int load_postgres_version(struct loader *ld, const yaml_node_t *v,
+				 struct phg_config *cfg)
+{
+	char buf[QUOTE_MAX + 8];
+	int version = 0;
+	size_t i;
+
+	if (v->type != YAML_SCALAR_NODE || v->data.scalar.length == 0)
+		goto wrong;
+	for (i = 0; i < v->data.scalar.length; i++) {
+		unsigned char c = v->data.scalar.value[i];
+
+		if (c < '0' || c > '9')
+			goto wrong;
+		/* Saturate: any long number is simply too new. */
+		if (version < 1000)
+			version = version * 10 + (c - '0');
+	}
+	if (version > PG_MAX)
+		return FAIL_AT(ld, v->start_mark,
+			       "'postgres_version' must be at most %d, not %s: "
+			       "phasegate parses with PostgreSQL %d's grammar",
+			       PG_MAX, describe(v, buf, sizeof(buf)), PG_MAX);
+	if (version < PG_MIN)
+		goto wrong;
+	cfg->postgres_version = version;
+	return 0;
+wrong:
+	return FAIL_AT(ld, v->start_mark,
+		       "'postgres_version' must be an integer between %d and "
+		       "%d, not %s",
+		       PG_MIN, PG_MAX, describe(v, buf, sizeof(buf)));
+}
+
+/*
+ * Sets *choice to the index of v's text in words (NULL-terminated), or fails
+ * naming subject (already quoted) and every word.
+ */
+static int one_of(struct loader *ld, const char *subject, const yaml_node_t *v,
+		  const char *const *words, int *choice)
+{
+	char buf[QUOTE_MAX + 8], list[256] = "";
+	size_t used = 0;
+	int i;
+
+	for (i = 0; v->type == YAML_SCALAR_NODE && words[i]; i++) {
+		if (strlen(words[i]) == v->data.scalar.length &&
+		    !strcmp(scalar_text(v), words[i])) {
+			*choice = i;
+			return 0;
+		}
+	}
+	for (i = 0; words[i]; i++) {
+		const char *sep = !i ? "" : words[i + 1] ? ", " : " or ";
+		int n = snprintf(list + used, sizeof(list) - used, "%s'%s'",
+				 sep, words[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(list) - used)
+			break;
+		used += (size_t)n;
+	}
+	return FAIL_AT(ld, v->start_mark, "%s must be %s, not %s", subject,
+		       list, describe(v, buf, sizeof(buf)));
+}
+
+static int load_contract(struct loader *ld, const yaml_node_t *v,
+			 struct phg_config *cfg)
+{
+	static const char *const words[] = {"before-deploy", "after-cutover",
+					    NULL};
+	int choice, rc = one_of(ld, "'contract'", v, words, &choice);
+
+	if (rc == 0)
+		cfg->contract = choice ? PHG_CONTRACT_AFTER_CUTOVER
+				       : PHG_CONTRACT_BEFORE_DEPLOY;
+	return rc;
+}
+
+static int load_runner(struct loader *ld, const yaml_node_t *v,
+		       struct phg_config *cfg)
+{
+	static const char *const words[] = {"phasegate", "external", NULL};
+	int choice, rc = one_of(ld, "'runner'", v, words, &choice);
+
+	if (rc == 0)
+		cfg->runner =
+			choice ? PHG_RUNNER_EXTERNAL : PHG_RUNNER_PHASEGATE;
+	return rc;
+}
+
+/* Fills rel from one "releases:" entry, a mapping of name and through. */
+static int load_release(struct loader *ld, const yaml_node_t *entry,
+			struct phg_release_def *rel)
+{
+	const yaml_node_t *key, *name = NULL, *through = NULL;
+	char buf[QUOTE_MAX + 8];
+	const char *text;
+	int rc;
+
+	if (entry->type != YAML_MAPPING_NODE)
+		return FAIL_AT(ld, entry->start_mark,
+			       "each release must be a mapping with 'name' and "
+			       "'through', not %s",
+			       describe(entry, buf, sizeof(buf)));
+	for (const yaml_node_pair_t *p = entry->data.mapping.pairs.start;
+	     p < entry->data.mapping.pairs.top; p++) {
+		const yaml_node_t *v = node_at(ld, p->value);
+
+		rc = check_key(ld, entry, p, &key);
+		if (rc < 0)
+			return rc;
+		if (!strcmp(scalar_text(key), "name"))
+			name = v;
+		else if (!strcmp(scalar_text(key), "through"))
+			through = v;
+		else
+			return FAIL_AT(ld, key->start_mark,
+				       "unknown key %s in a release: it takes "
+				       "'name' and 'through'",
+				       describe(key, buf, sizeof(buf)));
+	}
+	if (!name)
+		return FAIL_AT(ld, entry->start_mark,
+			       "a release has no 'name'");
+	rc = text_value(ld, "name", "a release name", name, &text);
+	if (rc < 0)
+		return rc;
+	rel->name = phg_strdup(text);
+	if (!rel->name)
+		return no_memory(ld);
+	if (!through)
+		return FAIL_AT(
+			ld, entry->start_mark,
+			"release '%.*s' has no 'through' (the version or "
+			"name of its last migration)",
+			QUOTE_MAX, rel->name);
+	/* "through: 2" is a YAML integer: its text as written is the version.
+	 */
+	rc = text_value(ld, "through", "a migration version or name", through,
+			&text);
+	if (rc < 0)
+		return rc;
+	rel->through = phg_strdup(text);
+	if (!rel->through)
+		return no_memory(ld);
+	rel->line = (int)through->start_mark.line + 1;
+	rel->col = (int)through->start_mark.column + 1;
+	return 0;
+}
+
+static int load_releases(struct loader *ld, const yaml_node_t *v,
+			 struct phg_config *cfg)
+{
+	const yaml_node_item_t *items;
+	char buf[QUOTE_MAX + 8];
+	size_t n, i, j;
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return FAIL_AT(ld, v->start_mark,
+			       "'releases' must be a list of releases, each "
+			       "with 'name' and 'through', not %s",
+			       describe(v, buf, sizeof(buf)));
+	items = v->data.sequence.items.start;
+	n = (size_t)(v->data.sequence.items.top - items);
+	if (n == 0)
+		return 0;
+	cfg->releases = phg_xcalloc(n, sizeof(*cfg->releases));
+	if (!cfg->releases)
+		return no_memory(ld);
+	for (i = 0; i < n; i++) {
+		const yaml_node_t *entry = node_at(ld, items[i]);
+		struct phg_release_def *rel = &cfg->releases[i];
+
+		/* Counted first so that a half-filled entry is freed too. */
+		cfg->nreleases = i + 1;
+		rc = load_release(ld, entry, rel);
+		if (rc < 0)
+			return rc;
+		for (j = 0; j < i; j++) {
+			const yaml_node_t *first;
+
+			if (strcmp(cfg->releases[j].name, rel->name) != 0)
+				continue;
+			first = map_get(ld, node_at(ld, items[j]), "name");
+			return FAIL_AT(
+				ld, map_get(ld, entry, "name")->start_mark,
+				"duplicate release '%.*s' (first at line "
+				"%d)",
+				QUOTE_MAX, rel->name,
+				(int)first->start_mark.line + 1);
+		}
+	}
+	return 0;
+}
+
+static int load_rules(struct loader *ld, const yaml_node_t *v,
+		      struct phg_config *cfg)
+{
+	static const char *const words[] = {"error", "warning", "off", NULL};
+	static const enum phg_severity sevs[] = {PHG_SEV_ERROR, PHG_SEV_WARNING,
+						 PHG_SEV_OFF};
+	const yaml_node_pair_t *pairs;
+	char buf[QUOTE_MAX + 8];
+	size_t n, i;
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return FAIL_AT(ld, v->start_mark,
+			       "'rules' must be a mapping of rule ids to "
+			       "'error', 'warning' or 'off', not %s",
+			       describe(v, buf, sizeof(buf)));
+	pairs = v->data.mapping.pairs.start;
+	n = (size_t)(v->data.mapping.pairs.top - pairs);
+	if (n == 0)
+		return 0;
+	cfg->rules = phg_xcalloc(n, sizeof(*cfg->rules));
+	if (!cfg->rules)
+		return no_memory(ld);
+	for (i = 0; i < n; i++) {
+		struct phg_rule_setting *rule = &cfg->rules[i];
+		const yaml_node_t *key, *val = node_at(ld, pairs[i].value);
+		char subject[QUOTE_MAX + 16];
+		int choice;
+
+		rc = check_key(ld, v, &pairs[i], &key);
+		if (rc < 0)
+			return rc;
+		/* Ids are checked by the lint engine, which knows them all. */
+		if (key->data.scalar.length == 0 ||
+		    memchr(key->data.scalar.value, '\0',
+			   key->data.scalar.length))
+			return FAIL_AT(ld, key->start_mark,
+				       "a rule id must be a name, not %s",
+				       describe(key, buf, sizeof(buf)));
+		snprintf(subject, sizeof(subject), "rule %s",
+			 describe(key, buf, sizeof(buf)));
+		rc = one_of(ld, subject, val, words, &choice);
+		if (rc < 0)
+			return rc;
+		cfg->nrules = i + 1;
+		rule->id = phg_strdup(scalar_text(key));
+		if (!rule->id)
+			return no_memory(ld);
+		rule->severity = sevs[choice];
+		rule->line = (int)key->start_mark.line + 1;
+		rule->col = (int)key->start_mark.column + 1;
+	}
+	return 0;
+}
+
+/* The keys of the top-level mapping, and what checks each value. */
+static const struct top_key {
+	const char *name;
+	int (*load)(struct loader *ld, const yaml_node_t *v,
+		    struct phg_config *cfg);
+} top_keys[] = {
+	{"migrations", load_migrations},
+	{"postgres_version", load_postgres_version},
+	{"contract", load_contract},
+	{"runner", load_runner},
+	{"releases", load_releases},
+	{"rules", load_rules},
+};
+
+static int load_root(struct loader *ld, const yaml_node_t *root,
+		     struct phg_config *cfg)
+{
+	char buf[QUOTE_MAX + 8];
+	int rc;
+
+	if (root->type != YAML_MAPPING_NODE) {
+		yaml_mark_t first = {0, 0, 0};
+
+		return FAIL_AT(ld, first,
+			       "the config must be a mapping of keys such as "
+			       "'migrations: migrations', not %s",
+			       describe(root, buf, sizeof(buf)));
+	}
+	for (const yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	     p < root->data.mapping.pairs.top; p++) {
+		const yaml_node_t *key;
+		size_t i;
+
+		rc = check_key(ld, root, p, &key);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++) {
+			if (!strcmp(scalar_text(key), top_keys[i].name))
+				break;
+		}
+		if (i == sizeof(top_keys) / sizeof(top_keys[0]))
+			return FAIL_AT(ld, key->start_mark, "unknown key %s",
+				       describe(key, buf, sizeof(buf)));
+		rc = top_keys[i].load(ld, node_at(ld, p->value), cfg);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Carries libyaml's problem and its place into err. */
+static int syntax_error(struct loader *ld, const yaml_parser_t *parser)
+{
+	yaml_mark_t mark = parser->problem_mark;
+	const char *problem = parser->problem ? parser->problem : "bad YAML";
+	char detail[128] = "";
+
+	if (parser->error == YAML_MEMORY_ERROR)
+		return no_memory(ld);
+	if (parser->error == YAML_READER_ERROR) {
+		/* The reader gives a byte offset, not a mark. */
+		size_t off = parser->problem_offset < ld->len
+				     ? parser->problem_offset
+				     : ld->len;
+
+		mark.line = 0;
+		mark.column = 0;
+		for (size_t i = 0; i < off; i++) {
+			unsigned char c = (unsigned char)ld->text[i];
+
+			if (c == '\n') {
+				mark.line++;
+				mark.column = 0;
+			} else if ((c & 0xc0) != 0x80) {
+				mark.column++;
+			}
+		}
+		if (parser->problem_value >= 0)
+			snprintf(detail, sizeof(detail), " (byte 0x%02x)",
+				 (unsigned)parser->problem_value & 0xffu);
+	} else if (mark.index < ld->len && ld->text[mark.index] == '\t') {
+		/* The commonest YAML mistake: say it plainly. */
+		snprintf(detail, sizeof(detail), "%s; YAML indents with spaces",
+			 strstr(problem, "tab") ? "" : ": a tab");
+	} else if (parser->context) {
+		snprintf(detail, sizeof(detail), " (%s at line %d)",
+			 parser->context, (int)parser->context_mark.line + 1);
+	}
+	return FAIL_AT(ld, mark, "%s%s", problem, detail);
+}
+
+/* The folder of path: "." for a bare name, "/" for a file in "/". */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return phg_strdup(".");
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	if (slash == path)
+		return phg_strdup("/");
+	return phg_strndup(path, (size_t)(slash - path));
+}
+
+/* Sets cfg->migrations: relative to the config's folder, as written. */
+static int resolve_migrations(struct loader *ld, struct phg_config *cfg)
+{
+	const char *value =
+		ld->migrations ? scalar_text(ld->migrations) : "migrations";
+	char *m;
+
+	if (value[0] == '/' || !strcmp(cfg->dir, "."))
+		m = phg_strdup(value);
+	else
+		m = phg_path_join(cfg->dir, value);
+	if (!m)
+		return no_memory(ld);
+	free(cfg->migrations);
+	cfg->migrations = m;
+	return 0;
+}
+
+/*
+ * Reads and checks the config at path into cfg (which it overwrites). An
+ * empty file, or one holding only comments, gives the defaults. A YAML syntax
+ * error, a root that is not a mapping, an unknown or duplicate key, a value
+ * of the wrong type or out of range, a release without 'name' or 'through',
+ * two releases of one name or a second YAML document fail with PHG_ECONFIG,
+ * err carrying path, line and column (1-based, columns in characters). An
+ * unreadable file fails with PHG_EIO. On failure cfg is released (zeroed);
+ * on success the caller releases it with phg_config_release.
+ */
+int phg_config_load(const char *path, struct phg_config *cfg,
+		    struct phg_err *err)
+{
+	struct loader ld = {.path = path, .err = err};
+	struct phg_buf buf = {0};
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	bool have_parser = false, have_doc = false;
+	const yaml_node_t *root;
+	int rc;
+
+	rc = phg_config_defaults(cfg, err);
+	if (rc < 0)
+		return rc;
+	free(cfg->dir);
+	cfg->dir = dir_of(path);
+	cfg->path = phg_strdup(path);
+	if (!cfg->dir || !cfg->path) {
+		rc = no_memory(&ld);
+		goto out;
+	}
+	rc = phg_read_file(path, &buf, err);
+	if (rc < 0)
+		goto out;
+	ld.text = buf.data ? buf.data : "";
+	ld.len = buf.len;
+	ld.doc = &doc;
+
+	if (!yaml_parser_initialize(&parser)) {
+		rc = no_memory(&ld);
+		goto out;
+	}
+	have_parser = true;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)ld.text,
+				     ld.len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = syntax_error(&ld, &parser);
+		goto out;
+	}
+	have_doc = true;
+
+	/* A second document would be ignored silently: refuse it. */
+	if (!yaml_parser_load(&parser, &extra)) {
+		rc = syntax_error(&ld, &parser);
+		goto out;
+	}
+	if (yaml_document_get_root_node(&extra)) {
+		rc = FAIL_AT(&ld, extra.start_mark,
+			     "a config holds one YAML document, found a "
+			     "second");
+		yaml_document_delete(&extra);
+		goto out;
+	}
+	yaml_document_delete(&extra);
+
+	root = yaml_document_get_root_node(&doc);
+	if (root && !is_null(root)) {
+		rc = load_root(&ld, root, cfg);
+		if (rc < 0)
+			goto out;
+	}
+	rc = resolve_migrations(&ld, cfg);
+out:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	phg_buf_release(&buf);
+	if (rc < 0)
+		phg_config_release(cfg);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * internal.h: private to lint/ — the state of linting one folder.
+ */
+#ifndef PHG_LINT_INTERNAL_H
+#define PHG_LINT_INTERNAL_H
+
+#include "lint.h"
+
+struct lint_folder {
+	const struct phg_lint_opts *opts;
+	struct phg_lint_result *res;
+	struct phg_migration_set set;
+	int *release_of;   /* per migration: its release number */
+	bool *lint_release; /* per release: linted in this run */
+	size_t nreleases;
+	size_t stop; /* migrations [0, stop) are read */
+	long only;   /* a file PATH: the one migration reported, or -1 */
+	enum phg_severity *severity; /* per registry entry */
+
+	struct phg_model model;
+	struct phg_gate gate;
+	bool gate_active;
+
+	/* The migration being read. */
+	struct phg_migration *mig;
+	size_t mig_index;
+	int release;
+	bool linted;
+	enum phg_phase file_phase;
+	bool file_no_tx, in_tx_block;
+};
+
+/*
+ * Resolves a lint target (a folder, a file, or the config's folder): finds
+ * the migrations, places the release boundaries, chooses the releases to
+ * lint and where to stop reading. Errors as phg_lint_run's.
+ */
+int lint_target_prepare(struct lint_folder *f, const char *path,
+			struct phg_err *err);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * lint.c: one lint run. For every folder to lint: discover the migrations,
+ * place release boundaries (boundaries.c), then read the migrations in order
+ * — each statement is classified against the model, judged by the
+ * statement-stage rules when its release is linted, and replayed into the
+ * model; at the end of a linted release the release-stage rules judge it.
+ */
+#include "lint.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* A statement-stage rule's severity in this run, by registry index. */
+static enum phg_severity rule_severity(const struct lint_folder *f, size_t i)
+{
+	return f->severity[i];
+}
+
+static int resolve_severities(struct lint_folder *f, struct phg_err *err)
+{
+	const struct phg_config *cfg = f->opts->cfg;
+	size_t n = 0;
+
+	while (phg_analyzers[n])
+		n++;
+	f->severity = calloc(n + 1, sizeof(*f->severity));
+	if (!f->severity)
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		f->severity[i] = phg_analyzers[i]->severity;
+	for (size_t k = 0; cfg && k < cfg->nrules; k++) {
+		const struct phg_rule_setting *rs = &cfg->rules[k];
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(phg_analyzers[i]->id, rs->id) == 0)
+				break;
+		if (i == n)
+			return phg_err_set_at(err, PHG_ECONFIG, cfg->path,
+					      rs->line, rs->col,
+					      "unknown rule '%s' in 'rules'",
+					      rs->id);
+		if ((strcmp(rs->id, PHG_RULE_SYNTAX_ERROR) == 0 ||
+		     strcmp(rs->id, PHG_RULE_INVALID_ENCODING) == 0) &&
+		    rs->severity != PHG_SEV_ERROR)
+			return phg_err_set_at(
+				err, PHG_ECONFIG, cfg->path, rs->line, rs->col,
+				"rule '%s' is always an error: a file that "
+				"cannot be read cannot be checked",
+				rs->id);
+		f->severity[i] = rs->severity;
+	}
+	return 0;
+}
+
+static void rule_ctx(struct lint_folder *f, struct phg_rule_ctx *ctx)
+{
+	const struct phg_config *cfg = f->opts->cfg;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->arena = &f->res->arena;
+	ctx->findings = &f->res->findings;
+	ctx->model = &f->model;
+	ctx->release = f->release;
+	ctx->postgres_version = cfg->postgres_version;
+	ctx->contract = cfg->contract;
+	ctx->runner = cfg->runner;
+}
+
+static int finish_gate(struct lint_folder *f)
+{
+	struct phg_rule_ctx ctx;
+	int rc = 0;
+
+	if (!f->gate_active)
+		return 0;
+	rule_ctx(f, &ctx);
+	ctx.release = f->gate.release;
+	ctx.gate = &f->gate;
+	for (size_t i = 0; phg_analyzers[i] && rc == 0; i++) {
+		const struct phg_analyzer *a = phg_analyzers[i];
+
+		if (a->stage != PHG_STAGE_RELEASE || !a->check_release)
+			continue;
+		ctx.severity = rule_severity(f, i);
+		if (ctx.severity != PHG_SEV_OFF)
+			rc = a->check_release(a, &ctx);
+	}
+	phg_gate_release(&f->gate);
+	f->gate_active = false;
+	return rc;
+}
+
+/* First pass over a file: learn what the runner will learn. */
+static int pre_stmt(struct phg_stmt *s, void *vf)
+{
+	struct lint_folder *f = vf;
+	int rc;
+
+	if (!f->linted)
+		return 0;
+	rc = phg_classify(s, &f->model, f->release, &f->res->arena);
+	if (s->phase > f->file_phase)
+		f->file_phase = s->phase;
+	if (s->no_transaction)
+		f->file_no_tx = true;
+	return rc;
+}
+
+static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
+{
+	struct phg_rule_ctx ctx;
+	int rc = 0;
+
+	rule_ctx(f, &ctx);
+	ctx.migration = f->mig;
+	ctx.after_cutover = f->opts->cfg->contract ==
+				    PHG_CONTRACT_AFTER_CUTOVER &&
+			    f->file_phase == PHG_PHASE_CONTRACT;
+	ctx.in_transaction = s->in_transaction_block ||
+			     (f->opts->cfg->runner == PHG_RUNNER_PHASEGATE &&
+			      !f->file_no_tx && !f->mig->no_transaction);
+	for (size_t i = 0; phg_analyzers[i] && rc == 0; i++) {
+		const struct phg_analyzer *a = phg_analyzers[i];
+
+		if (a->stage != PHG_STAGE_STATEMENT || !a->check_stmt)
+			continue;
+		ctx.severity = rule_severity(f, i);
+		if (ctx.severity != PHG_SEV_OFF)
+			rc = a->check_stmt(a, &ctx, s);
+	}
+	return rc;
+}
+
+/* Second pass: classify against the model, judge, replay. */
+static int on_stmt(struct phg_stmt *s, void *vf)
+{
+	struct lint_folder *f = vf;
+	int rc;
+
+	rc = phg_classify(s, &f->model, f->release, &f->res->arena);
+	if (rc < 0)
+		return rc;
+	if (s->opens_transaction)
+		f->in_tx_block = true;
+	s->in_transaction_block = f->in_tx_block;
+	if (s->closes_transaction)
+		f->in_tx_block = false;
+	if (f->linted) {
+		rc = run_stmt_rules(f, s);
+		if (rc == 0)
+			rc = phg_vec_push(&f->res->stmts, s);
+		if (rc == 0)
+			rc = phg_gate_add(&f->gate, s, f->mig_index);
+		if (rc < 0)
+			return rc;
+	}
+	return phg_model_apply(&f->model, s, f->release);
+}
+
+static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
+{
+	struct phg_migration *m = &f->set.items[i];
+	struct phg_parsed_file pf;
+	struct phg_buf text = {0};
+	size_t before;
+	const char *file;
+	int rc;
+
+	f->mig = m;
+	f->mig_index = i;
+	f->release = f->release_of[i];
+	f->linted = f->lint_release[f->release] &&
+		    (f->only < 0 || (size_t)f->only == i);
+	f->file_phase = PHG_PHASE_NONE;
+	f->file_no_tx = false;
+	f->in_tx_block = false;
+	if (f->gate_active && f->gate.release != f->release) {
+		rc = finish_gate(f);
+		if (rc < 0)
+			return phg_err_set(err, rc, "out of memory");
+	}
+	if (f->lint_release[f->release] && !f->gate_active) {
+		phg_gate_init(&f->gate, f->release, &f->res->arena);
+		f->gate_active = true;
+	}
+	before = f->res->findings.n;
+	rc = phg_source_load(m, &text, err);
+	if (rc < 0)
+		return rc;
+	file = phg_arena_strdup(&f->res->arena, m->path);
+	if (!file) {
+		phg_buf_release(&text);
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
+	}
+	f->res->files++;
+	rc = phg_parse_file2(file, text.data ? text.data : "", text.len,
+			     m->up_start, m->up_end, &f->res->arena,
+			     &f->res->findings, pre_stmt, on_stmt, f, &pf, err);
+	phg_parse_release(&pf);
+	phg_buf_release(&text);
+	if (rc < 0)
+		return phg_err_set(err, rc, "out of memory");
+	/* The parser's findings count only for migrations being linted. */
+	if (!f->linted)
+		f->res->findings.n = before;
+	for (size_t k = before; k < f->res->findings.n; k++)
+		f->res->findings.items[k].release = f->release;
+	return 0;
+}
+
+static int lint_folder_run(struct lint_folder *f, struct phg_err *err)
+{
+	int rc = 0;
+
+	phg_model_init(&f->model, &f->res->arena);
+	for (size_t i = 0; i < f->stop && rc == 0; i++)
+		rc = lint_migration(f, i, err);
+	if (rc == 0) {
+		rc = finish_gate(f);
+		if (rc < 0)
+			rc = phg_err_set(err, rc, "out of memory");
+	}
+	phg_gate_release(&f->gate);
+	phg_model_release(&f->model);
+	return rc;
+}
+
+static void lint_folder_release(struct lint_folder *f)
+{
+	phg_source_release(&f->set);
+	free(f->release_of);
+	free(f->lint_release);
+	free(f->severity);
+}
+
+/* Keeps only the findings of one file (a file PATH was linted). */
+static void keep_file_findings(struct phg_lint_result *r, size_t from,
+			       const char *file)
+{
+	size_t k = from;
+
+	for (size_t i = from; i < r->findings.n; i++)
+		if (phg_streq(r->findings.items[i].file, file))
+			r->findings.items[k++] = r->findings.items[i];
+	r->findings.n = k;
+}
+
+static int lint_path(const struct phg_lint_opts *o, struct phg_lint_result *r,
+		     const char *path, struct phg_err *err)
+{
+	struct lint_folder f = {.opts = o, .res = r, .only = -1};
+	size_t from = r->findings.n;
+	int rc;
+
+	rc = resolve_severities(&f, err);
+	if (rc == 0)
+		rc = lint_target_prepare(&f, path, err);
+	if (rc == 0)
+		rc = lint_folder_run(&f, err);
+	if (rc == 0 && f.only >= 0)
+		keep_file_findings(r, from, f.set.items[f.only].path);
+	lint_folder_release(&f);
+	return rc;
+}
+
+static void count(struct phg_lint_result *r)
+{
+	r->errors = r->warnings = r->suppressed = 0;
+	memset(r->phases, 0, sizeof(r->phases));
+	for (size_t i = 0; i < r->findings.n; i++) {
+		const struct phg_finding *fi = &r->findings.items[i];
+
+		if (fi->suppressed)
+			r->suppressed++;
+		else if (fi->severity == PHG_SEV_ERROR)
+			r->errors++;
+		else if (fi->severity == PHG_SEV_WARNING)
+			r->warnings++;
+	}
+	for (size_t i = 0; i < r->stmts.n; i++) {
+		const struct phg_stmt *s = r->stmts.items[i];
+
+		r->phases[s->phase]++;
+	}
+}
+
+int phg_lint_run(const struct phg_lint_opts *o, struct phg_lint_result *r,
+		 struct phg_err *err)
+{
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	phg_arena_init(&r->arena);
+	r->findings.arena = &r->arena;
+	if (o->npaths == 0) {
+		if (!o->have_config)
+			return phg_err_set(
+				err, PHG_EUSAGE,
+				"nothing to lint: give a migrations folder or "
+				"file, or run where a phasegate.yaml is (or "
+				"pass --config FILE)");
+		rc = lint_path(o, r, o->cfg->migrations, err);
+	}
+	for (size_t i = 0; i < o->npaths && rc == 0; i++)
+		rc = lint_path(o, r, o->paths[i], err);
+	count(r);
+	return rc;
+}
+
+void phg_lint_result_release(struct phg_lint_result *r)
+{
+	phg_findings_release(&r->findings);
+	phg_vec_release(&r->stmts);
+	phg_vec_release(&r->releases);
+	phg_arena_release(&r->arena);
+}
+
+bool phg_lint_refused(const struct phg_lint_result *r)
+{
+	return r->errors > 0;
+}

@@ -1,0 +1,167 @@
+/*
+ * lexer.c: what the parse tree does not keep — where a statement's first
+ * token is (whitespace and comments skipped), its line and column in code
+ * points, and the phasegate:ignore comments written before it.
+ */
+#include "lexer.h"
+
+#include <string.h>
+
+void phg_cursor_init(struct phg_cursor *c, const char *text, size_t pos)
+{
+	c->text = text;
+	c->pos = 0;
+	c->line = 1;
+	c->col = 1;
+	c->line_start = 0;
+	/* A BOM at the start of the file is not a column. */
+	if (pos >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		c->pos = 3;
+		c->line_start = 3;
+	}
+	phg_cursor_advance(c, pos);
+}
+
+void phg_cursor_advance(struct phg_cursor *c, size_t to)
+{
+	const unsigned char *t = (const unsigned char *)c->text;
+
+	for (; c->pos < to; c->pos++) {
+		if (t[c->pos] == '\n') {
+			c->line++;
+			c->col = 1;
+			c->line_start = c->pos + 1;
+		} else if ((t[c->pos] & 0xc0) != 0x80) {
+			c->col++;
+		}
+	}
+}
+
+size_t phg_cursor_char_to_byte(const char *s, size_t len, size_t nchars)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			if (n == nchars)
+				return i;
+			n++;
+		}
+		i++;
+	}
+	return len;
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
+	       ch == '\f' || ch == '\v';
+}
+
+static size_t skip_block_comment(const char *s, size_t i, size_t end)
+{
+	int depth = 0;
+
+	while (i < end) {
+		if (i + 1 < end && s[i] == '/' && s[i + 1] == '*') {
+			depth++;
+			i += 2;
+		} else if (i + 1 < end && s[i] == '*' && s[i + 1] == '/') {
+			depth--;
+			i += 2;
+			if (depth == 0)
+				return i;
+		} else {
+			i++;
+		}
+	}
+	return end;
+}
+
+static bool is_rule_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || (ch >= 'A' && ch <= 'Z');
+}
+
+/* Reads "phasegate:ignore rule[,rule] reason" from a line comment body. */
+static int read_ignore(const char *s, size_t i, size_t eol,
+		       struct phg_arena *arena, struct phg_ignore *ig)
+{
+	static const char tag[] = "phasegate:ignore";
+	size_t n = sizeof(tag) - 1;
+
+	while (i < eol && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (eol - i < n || memcmp(s + i, tag, n) != 0)
+		return 0;
+	i += n;
+	if (i < eol && !(s[i] == ' ' || s[i] == '\t'))
+		return 0;
+	while (i < eol) {
+		size_t b;
+
+		while (i < eol && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		b = i;
+		while (i < eol && is_rule_char(s[i]))
+			i++;
+		if (i == b)
+			break;
+		if (ig->n < PHG_MAX_IGNORES) {
+			ig->rules[ig->n] = phg_arena_strndup(arena, s + b, i - b);
+			if (!ig->rules[ig->n])
+				return PHG_ENOMEM;
+			ig->n++;
+		}
+		/* More ids follow only after a comma. */
+		{
+			size_t j = i;
+
+			while (j < eol && (s[j] == ' ' || s[j] == '\t'))
+				j++;
+			if (j < eol && s[j] == ',') {
+				i = j;
+				continue;
+			}
+			i = j;
+			break;
+		}
+	}
+	while (eol > i && is_space(s[eol - 1]))
+		eol--;
+	ig->has_reason = eol > i;
+	ig->found = true;
+	return 0;
+}
+
+int phg_skip_to_token(const char *s, size_t i, size_t end,
+		      struct phg_arena *arena, struct phg_ignore *ig,
+		      size_t *token)
+{
+	while (i < end) {
+		if (is_space(s[i])) {
+			i++;
+		} else if (i + 1 < end && s[i] == '-' && s[i + 1] == '-') {
+			size_t eol = i + 2;
+
+			while (eol < end && s[eol] != '\n')
+				eol++;
+			if (ig) {
+				int rc;
+
+				ig->comment_at = i;
+				rc = read_ignore(s, i + 2, eol, arena, ig);
+				if (rc < 0)
+					return rc;
+			}
+			i = eol;
+		} else if (i + 1 < end && s[i] == '/' && s[i + 1] == '*') {
+			i = skip_block_comment(s, i, end);
+		} else {
+			break;
+		}
+	}
+	*token = i;
+	return 0;
+}

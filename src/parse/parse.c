@@ -1,0 +1,412 @@
+/*
+ * parse.c: one file's text → statements, with libpg_query. The whole input
+ * is parsed at once when it is small and well-formed (fastest); otherwise,
+ * and for large files, it is split with the scanner and every statement is
+ * parsed alone, so one bad or too-deep statement becomes a finding at that
+ * statement and the rest is still analysed.
+ */
+#include "parse.h"
+
+#include <pg_query.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lexer.h"
+
+/* Inputs larger than this are parsed statement by statement. */
+#define PHG_WHOLE_PARSE_MAX (2u * 1024 * 1024)
+
+struct parse_run {
+	const char *file;
+	const char *text; /* whole file */
+	size_t len;
+	size_t base; /* offset of the parser's input within text */
+	struct phg_arena *arena;
+	struct phg_findings *findings;
+	struct phg_cursor cur;
+	phg_stmt_fn pre, fn;
+	void *ctx;
+	struct phg_parsed_file *out;
+	struct phg_err *err;
+};
+
+static const char *line_text(struct parse_run *r, size_t line_start)
+{
+	size_t e = line_start, cap = line_start + 400;
+
+	while (e < r->len && e < cap && r->text[e] != '\n')
+		e++;
+	if (e > line_start && r->text[e - 1] == '\r')
+		e--;
+	/* Do not cut a code point in half. */
+	while (e > line_start && e == cap &&
+	       ((unsigned char)r->text[e] & 0xc0) == 0x80)
+		e--;
+	return phg_arena_strndup(r->arena, r->text + line_start,
+				 e - line_start);
+}
+
+static struct phg_finding *add_finding_at(struct parse_run *r,
+					  const char *rule, size_t at,
+					  const char *msg, const char *help)
+{
+	struct phg_finding *f;
+
+	phg_cursor_advance(&r->cur, at);
+	f = phg_findings_add(r->findings, rule, PHG_SEV_ERROR, r->file,
+			     r->cur.line, r->cur.col, msg, help);
+	if (f)
+		f->source_line = (char *)line_text(r, r->cur.line_start);
+	return f;
+}
+
+static int push_stmt(struct parse_run *r, struct phg_stmt *s)
+{
+	struct phg_parsed_file *o = r->out;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		struct phg_stmt **n = realloc(o->stmts, cap * sizeof(*n));
+
+		if (!n)
+			return PHG_ENOMEM;
+		o->stmts = n;
+		o->cap = cap;
+	}
+	o->stmts[o->n++] = s;
+	return 0;
+}
+
+/*
+ * Makes a statement for text[from, to): finds its first token, its position
+ * and its ignore comment. Returns NULL for an empty range (only comments).
+ */
+static int new_stmt(struct parse_run *r, size_t from, size_t to,
+		    struct phg_stmt **out)
+{
+	struct phg_ignore ig = {0};
+	struct phg_stmt *s;
+	size_t tok;
+	int rc;
+
+	*out = NULL;
+	rc = phg_skip_to_token(r->text, from, to, r->arena, &ig, &tok);
+	if (rc < 0)
+		return rc;
+	if (tok >= to)
+		return 0;
+	s = phg_arena_alloc(r->arena, sizeof(*s));
+	if (!s)
+		return PHG_ENOMEM;
+	s->file = r->file;
+	s->index = (int)r->out->n;
+	s->offset = tok;
+	s->len = to - tok;
+	if (ig.found) {
+		phg_cursor_advance(&r->cur, ig.comment_at);
+		s->ignore_line = r->cur.line;
+		s->ignore_without_reason = !ig.has_reason;
+		s->nignores = ig.n;
+		if (ig.n) {
+			s->ignores = phg_arena_alloc(r->arena,
+						     ig.n * sizeof(char *));
+			if (!s->ignores)
+				return PHG_ENOMEM;
+			memcpy(s->ignores, ig.rules, ig.n * sizeof(char *));
+		}
+	}
+	phg_cursor_advance(&r->cur, tok);
+	s->line = r->cur.line;
+	s->col = r->cur.col;
+	s->source_line = line_text(r, r->cur.line_start);
+	if (!s->source_line)
+		return PHG_ENOMEM;
+	rc = push_stmt(r, s);
+	if (rc < 0)
+		return rc;
+	*out = s;
+	return 0;
+}
+
+static bool is_too_deep(const char *msg)
+{
+	return strstr(msg, "memory exhausted") ||
+	       strstr(msg, "stack depth limit exceeded");
+}
+
+static int report_unanalyzable(struct parse_run *r, struct phg_stmt *s,
+			       const char *why)
+{
+	char *msg = phg_arena_printf(
+		r->arena,
+		"statement cannot be analysed: %s; phasegate does not know "
+		"what it changes",
+		why);
+
+	struct phg_finding *f;
+
+	s->state = PHG_STMT_UNANALYZABLE;
+	if (!msg)
+		return PHG_ENOMEM;
+	f = add_finding_at(r, "unanalyzable-statement", s->offset, msg,
+			   "Simplify the statement (split a long chain of "
+			   "expressions or nesting into smaller statements or "
+			   "a function), or review it by hand and add "
+			   "'-- phasegate:ignore unanalyzable-statement "
+			   "<reason>' on the line before it.");
+	if (!f)
+		return PHG_ENOMEM;
+	for (size_t i = 0; i < s->nignores; i++)
+		if (strcmp(s->ignores[i], "unanalyzable-statement") == 0)
+			f->suppressed = true;
+	return 0;
+}
+
+/* Runs the statement callback and drops the tree pointer afterwards. */
+static int deliver(struct parse_run *r, struct phg_stmt *s, const cJSON *node)
+{
+	int rc = 0;
+
+	s->tree = node;
+	s->node_type = node ? phg_node_type(node) : NULL;
+	if (r->pre)
+		rc = r->pre(s, r->ctx);
+	if (rc == 0 && r->fn)
+		rc = r->fn(s, r->ctx);
+	s->tree = NULL;
+	return rc;
+}
+
+/* Reports a syntax error found in input (text at r->text + base + off). */
+static int report_syntax_error(struct parse_run *r, size_t off, size_t inlen,
+			       const PgQueryError *e)
+{
+	const char *in = r->text + r->base + off;
+	size_t at = off;
+	char *msg;
+
+	if (e->cursorpos > 0)
+		at += phg_cursor_char_to_byte(in, inlen,
+					      (size_t)e->cursorpos - 1);
+	msg = phg_arena_printf(r->arena, "syntax error: %s", e->message);
+	if (!msg ||
+	    !add_finding_at(r, "syntax-error", r->base + at, msg,
+			    "Fix the SQL so that PostgreSQL 15 can parse it. "
+			    "psql meta-commands (\\connect, \\set, ...) are "
+			    "not SQL and cannot run in a migration."))
+		return PHG_ENOMEM;
+	return 0;
+}
+
+/* Parses one statement on its own (split mode). */
+static int parse_one(struct parse_run *r, size_t from, size_t to)
+{
+	PgQueryParseResult res;
+	struct phg_stmt *s;
+	cJSON *doc = NULL;
+	const cJSON *stmts, *first;
+	char *copy;
+	int rc;
+
+	rc = new_stmt(r, r->base + from, r->base + to, &s);
+	if (rc < 0 || !s)
+		return rc;
+	copy = phg_strndup(r->text + r->base + from, to - from);
+	if (!copy)
+		return PHG_ENOMEM;
+	res = pg_query_parse(copy);
+	if (res.error) {
+		if (is_too_deep(res.error->message)) {
+			rc = report_unanalyzable(r, s, res.error->message);
+		} else {
+			s->state = PHG_STMT_SYNTAX_ERROR;
+			rc = report_syntax_error(r, from, to - from, res.error);
+		}
+		if (rc == 0)
+			rc = deliver(r, s, NULL);
+		goto out;
+	}
+	doc = cJSON_Parse(res.parse_tree);
+	if (!doc) {
+		rc = report_unanalyzable(r, s, "it nests too deeply to read");
+		if (rc == 0)
+			rc = deliver(r, s, NULL);
+		goto out;
+	}
+	stmts = phg_field(doc, "stmts");
+	first = cJSON_IsArray(stmts) ? cJSON_GetArrayItem(stmts, 0) : NULL;
+	rc = deliver(r, s, phg_field(first, "stmt"));
+out:
+	cJSON_Delete(doc);
+	pg_query_free_parse_result(res);
+	free(copy);
+	return rc;
+}
+
+/* Split mode: scanner boundaries, then one parse per statement. */
+static int parse_split(struct parse_run *r, const char *input, size_t inlen)
+{
+	PgQuerySplitResult sp = pg_query_split_with_scanner(input);
+	int rc = 0;
+
+	if (sp.error) {
+		/* Unterminated quote or comment: nothing can be split. */
+		rc = report_syntax_error(r, 0, inlen, sp.error);
+		goto out;
+	}
+	for (int i = 0; i < sp.n_stmts && rc == 0; i++) {
+		size_t from = (size_t)sp.stmts[i]->stmt_location;
+		size_t n = (size_t)sp.stmts[i]->stmt_len;
+		size_t to = n ? from + n : inlen;
+
+		if (from > inlen || to > inlen)
+			break;
+		rc = parse_one(r, from, to);
+	}
+out:
+	pg_query_free_split_result(sp);
+	return rc;
+}
+
+/* Whole mode: one parse of the input. Returns 1 to ask for split mode. */
+static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
+{
+	PgQueryParseResult res = pg_query_parse(input);
+	cJSON *doc = NULL;
+	const cJSON *item;
+	int rc = 0;
+
+	if (res.error) {
+		rc = 1;
+		goto out;
+	}
+	doc = cJSON_Parse(res.parse_tree);
+	if (!doc) {
+		rc = 1;
+		goto out;
+	}
+	pg_query_free_parse_result(res);
+	res.parse_tree = NULL;
+	res.stderr_buffer = NULL;
+	cJSON_ArrayForEach(item, phg_field(doc, "stmts"))
+	{
+		size_t from = (size_t)phg_field_int(item, "stmt_location", 0);
+		size_t n = (size_t)phg_field_int(item, "stmt_len", 0);
+		size_t to = n ? from + n : inlen;
+		struct phg_stmt *s;
+
+		if (from > inlen || to > inlen)
+			break;
+		rc = new_stmt(r, r->base + from, r->base + to, &s);
+		if (rc < 0)
+			break;
+		if (s) {
+			s->tree = phg_field(item, "stmt");
+			s->node_type = phg_node_type(s->tree);
+		}
+	}
+	for (size_t i = 0; rc == 0 && r->pre && i < r->out->n; i++)
+		rc = r->pre(r->out->stmts[i], r->ctx);
+	for (size_t i = 0; rc == 0 && r->fn && i < r->out->n; i++)
+		rc = r->fn(r->out->stmts[i], r->ctx);
+	for (size_t i = 0; i < r->out->n; i++)
+		r->out->stmts[i]->tree = NULL;
+out:
+	cJSON_Delete(doc);
+	if (res.parse_tree || res.error)
+		pg_query_free_parse_result(res);
+	return rc;
+}
+
+static int check_encoding(struct parse_run *r, size_t start, size_t end)
+{
+	size_t bad = start + phg_utf8_invalid_at(r->text + start, end - start);
+	char msg[160];
+
+	if (bad >= end)
+		return 0;
+	r->out->encoding_error = true;
+	snprintf(msg, sizeof(msg),
+		 "%s at byte %zu: the file is not valid UTF-8 and was not "
+		 "parsed",
+		 r->text[bad] == '\0' ? "NUL byte" : "invalid UTF-8", bad);
+	if (!add_finding_at(r, "invalid-encoding", bad, msg,
+			    "Save the file as UTF-8 without NUL bytes. "
+			    "Nothing in this file was checked, so it is "
+			    "refused as a whole."))
+		return PHG_ENOMEM;
+	return 1;
+}
+
+int phg_parse_file(const char *file, const char *text, size_t len,
+		   size_t start, size_t end, struct phg_arena *arena,
+		   struct phg_findings *findings, phg_stmt_fn fn, void *ctx,
+		   struct phg_parsed_file *out, struct phg_err *err)
+{
+	return phg_parse_file2(file, text, len, start, end, arena, findings,
+			       NULL, fn, ctx, out, err);
+}
+
+int phg_parse_file2(const char *file, const char *text, size_t len,
+		    size_t start, size_t end, struct phg_arena *arena,
+		    struct phg_findings *findings, phg_stmt_fn pre,
+		    phg_stmt_fn fn, void *ctx, struct phg_parsed_file *out,
+		    struct phg_err *err)
+{
+	struct parse_run r = {.file = file,
+			      .pre = pre,
+			      .text = text,
+			      .len = len,
+			      .arena = arena,
+			      .findings = findings,
+			      .fn = fn,
+			      .ctx = ctx,
+			      .out = out,
+			      .err = err};
+	char *copy = NULL;
+	const char *input;
+	size_t inlen;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->file = file;
+	if (end > len)
+		end = len;
+	if (start > end)
+		start = end;
+	if (start == 0 && end >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		start = 3;
+	phg_cursor_init(&r.cur, text, 0);
+	rc = check_encoding(&r, start, end);
+	if (rc != 0)
+		return rc < 0 ? phg_err_set(err, rc, "out of memory") : 0;
+	r.base = start;
+	inlen = end - start;
+	if (end == len) {
+		input = text + start;
+	} else {
+		copy = phg_strndup(text + start, inlen);
+		if (!copy)
+			return phg_err_set(err, PHG_ENOMEM, "out of memory");
+		input = copy;
+	}
+	rc = inlen > PHG_WHOLE_PARSE_MAX ? 1 : parse_whole(&r, input, inlen);
+	if (rc == 1) {
+		/* Start again, statement by statement, from a clean slate. */
+		out->n = 0;
+		phg_cursor_init(&r.cur, text, 0);
+		rc = parse_split(&r, input, inlen);
+	}
+	free(copy);
+	if (rc == PHG_ENOMEM)
+		return phg_err_set(err, rc, "out of memory");
+	return rc;
+}
+
+void phg_parse_release(struct phg_parsed_file *out)
+{
+	free(out->stmts);
+	out->stmts = NULL;
+	out->n = out->cap = 0;
+}

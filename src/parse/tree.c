@@ -1,0 +1,107 @@
+/*
+ * tree.c: reading libpg_query's JSON parse tree (cJSON). Every access to a
+ * node goes through these helpers, so node and field names stay readable and
+ * a missing field is NULL, never a crash.
+ */
+#include "parse.h"
+
+#include <string.h>
+
+const char *phg_phase_name(enum phg_phase phase)
+{
+	switch (phase) {
+	case PHG_PHASE_NONE:
+		return "none";
+	case PHG_PHASE_EXPAND:
+		return "expand";
+	case PHG_PHASE_BACKFILL:
+		return "backfill";
+	case PHG_PHASE_CONTRACT:
+		return "contract";
+	}
+	return "none";
+}
+
+const char *phg_access_name(enum phg_access access)
+{
+	switch (access) {
+	case PHG_ACCESS_CREATE:
+		return "create";
+	case PHG_ACCESS_WRITE:
+		return "write";
+	case PHG_ACCESS_READ:
+		return "read";
+	case PHG_ACCESS_REMOVE:
+		return "remove";
+	case PHG_ACCESS_TIGHTEN:
+		return "tighten";
+	case PHG_ACCESS_RELAX:
+		return "relax";
+	}
+	return "read";
+}
+
+const cJSON *phg_node_get(const cJSON *node, const char *type)
+{
+	if (!node || !cJSON_IsObject(node) || !node->child)
+		return NULL;
+	if (!node->child->string || strcmp(node->child->string, type) != 0)
+		return NULL;
+	return node->child;
+}
+
+const char *phg_node_type(const cJSON *node)
+{
+	if (!node || !cJSON_IsObject(node) || !node->child)
+		return NULL;
+	return node->child->string;
+}
+
+const cJSON *phg_node_inner(const cJSON *node)
+{
+	if (!node || !cJSON_IsObject(node))
+		return NULL;
+	return node->child;
+}
+
+const cJSON *phg_field(const cJSON *obj, const char *key)
+{
+	if (!obj || !cJSON_IsObject(obj))
+		return NULL;
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+const char *phg_field_str(const cJSON *obj, const char *key)
+{
+	const cJSON *v = phg_field(obj, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int phg_field_int(const cJSON *obj, const char *key, int dflt)
+{
+	const cJSON *v = phg_field(obj, key);
+
+	return cJSON_IsNumber(v) ? v->valueint : dflt;
+}
+
+bool phg_field_bool(const cJSON *obj, const char *key)
+{
+	return cJSON_IsTrue(phg_field(obj, key));
+}
+
+const char *phg_node_sval(const cJSON *node)
+{
+	return phg_field_str(phg_node_get(node, "String"), "sval");
+}
+
+#define PHG_KIND_NAME(id, name) name,
+static const char *const kind_names[] = {PHG_KINDS(PHG_KIND_NAME)};
+#undef PHG_KIND_NAME
+
+const char *phg_kind_name(enum phg_kind kind)
+{
+	if ((unsigned)kind >= PHG_KIND_COUNT)
+		return "unknown";
+	return kind_names[kind];
+}

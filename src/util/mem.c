@@ -1,0 +1,272 @@
+/*
+ * mem.c: allocation helpers, the run arena, growable buffers and pointer
+ * vectors. Nothing here aborts: every allocation failure is returned.
+ */
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_BLOCK (64 * 1024)
+
+struct phg_arena_block {
+	struct phg_arena_block *next;
+	size_t cap;
+	max_align_t data[];
+};
+
+void *phg_xcalloc(size_t n, size_t size)
+{
+	return calloc(n ? n : 1, size ? size : 1);
+}
+
+char *phg_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+char *phg_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *phg_asprintf(const char *fmt, ...)
+{
+	struct phg_buf b = {0};
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || phg_buf_reserve(&b, (size_t)n + 1) < 0)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(b.data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return b.data;
+}
+
+void phg_arena_init(struct phg_arena *a)
+{
+	const char *env = getenv("PHG_ARENA_MALLOC");
+
+	memset(a, 0, sizeof(*a));
+	a->use_malloc = env && env[0] == '1';
+}
+
+void phg_arena_release(struct phg_arena *a)
+{
+	struct phg_arena_block *b = a->head, *next;
+
+	for (; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	for (size_t i = 0; i < a->nallocs; i++)
+		free(a->allocs[i]);
+	free(a->allocs);
+	memset(a, 0, sizeof(*a));
+}
+
+static void *arena_malloc_tracked(struct phg_arena *a, size_t size)
+{
+	void *p;
+
+	if (a->nallocs == a->capallocs) {
+		size_t cap = a->capallocs ? a->capallocs * 2 : 64;
+		void **n = realloc(a->allocs, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		a->allocs = n;
+		a->capallocs = cap;
+	}
+	p = calloc(1, size ? size : 1);
+	if (p)
+		a->allocs[a->nallocs++] = p;
+	return p;
+}
+
+void *phg_arena_alloc(struct phg_arena *a, size_t size)
+{
+	const size_t align = sizeof(max_align_t);
+	size_t need = (size + align - 1) / align * align;
+	struct phg_arena_block *b;
+	void *p;
+
+	if (a->use_malloc || need > ARENA_BLOCK / 4)
+		return arena_malloc_tracked(a, size);
+	if (!a->head || a->used + need > a->cap) {
+		b = malloc(sizeof(*b) + ARENA_BLOCK);
+		if (!b)
+			return NULL;
+		b->next = a->head;
+		b->cap = ARENA_BLOCK;
+		a->head = b;
+		a->used = 0;
+		a->cap = ARENA_BLOCK;
+	}
+	p = (char *)a->head->data + a->used;
+	a->used += need;
+	memset(p, 0, size);
+	return p;
+}
+
+char *phg_arena_strndup(struct phg_arena *a, const char *s, size_t n)
+{
+	char *p = phg_arena_alloc(a, n + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *phg_arena_strdup(struct phg_arena *a, const char *s)
+{
+	return s ? phg_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+char *phg_arena_printf(struct phg_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	p = phg_arena_alloc(a, (size_t)n + 1);
+	if (!p)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+int phg_buf_reserve(struct phg_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1, cap;
+	char *n;
+
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	n = realloc(b->data, cap);
+	if (!n)
+		return PHG_ENOMEM;
+	b->data = n;
+	b->cap = cap;
+	return 0;
+}
+
+int phg_buf_add(struct phg_buf *b, const char *s, size_t n)
+{
+	if (phg_buf_reserve(b, n) < 0)
+		return PHG_ENOMEM;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int phg_buf_puts(struct phg_buf *b, const char *s)
+{
+	return phg_buf_add(b, s, strlen(s));
+}
+
+int phg_buf_printf(struct phg_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || phg_buf_reserve(b, (size_t)n) < 0)
+		return PHG_ENOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int phg_buf_json_str(struct phg_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	int rc = phg_buf_add(b, "\"", 1);
+
+	for (const unsigned char *p = (const unsigned char *)(s ? s : "");
+	     *p && rc == 0; p++) {
+		char esc[7] = {'\\', 'u', '0', '0', 0, 0, 0};
+
+		switch (*p) {
+		case '"':
+			rc = phg_buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			rc = phg_buf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			rc = phg_buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			rc = phg_buf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			rc = phg_buf_add(b, "\\t", 2);
+			break;
+		default:
+			if (*p < 0x20) {
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				rc = phg_buf_add(b, esc, 6);
+			} else {
+				rc = phg_buf_add(b, (const char *)p, 1);
+			}
+		}
+	}
+	return rc ? rc : phg_buf_add(b, "\"", 1);
+}
+
+void phg_buf_release(struct phg_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+int phg_vec_push(struct phg_vec *v, void *item)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		void **n = realloc(v->items, cap * sizeof(*n));
+
+		if (!n)
+			return PHG_ENOMEM;
+		v->items = n;
+		v->cap = cap;
+	}
+	v->items[v->n++] = item;
+	return 0;
+}
+
+void phg_vec_release(struct phg_vec *v)
+{
+	free(v->items);
+	memset(v, 0, sizeof(*v));
+}

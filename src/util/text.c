@@ -1,0 +1,187 @@
+/*
+ * text.c: files, strings, UTF-8 and SHA-256. Reading is capped (a file past
+ * PHG_MAX_FILE_SIZE fails cleanly) and every failure names the path.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *errno_text(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return "no such file or directory";
+	case EACCES:
+		return "permission denied";
+	case EISDIR:
+		return "is a folder, not a file";
+	case ELOOP:
+		return "too many levels of symbolic links";
+	default:
+		return strerror(e);
+	}
+}
+
+int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0)
+		return phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
+				   errno_text(errno));
+	if (fstat(fd, &st) < 0) {
+		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
+				 errno_text(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
+				 errno_text(EISDIR));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (phg_buf_reserve(out, 64 * 1024) < 0) {
+			rc = phg_err_set(err, PHG_ENOMEM,
+					 "cannot read '%s': out of memory",
+					 path);
+			goto out;
+		}
+		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s",
+					 path, errno_text(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		out->len += (size_t)n;
+		out->data[out->len] = '\0';
+		if (out->len > PHG_MAX_FILE_SIZE) {
+			rc = phg_err_set(err, PHG_EIO,
+					 "cannot read '%s': larger than %zu bytes",
+					 path, PHG_MAX_FILE_SIZE);
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	if (rc < 0)
+		phg_buf_release(out);
+	return rc;
+}
+
+void phg_sha256_hex(const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 32; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+static size_t utf8_seq_len(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n > left)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+size_t phg_utf8_invalid_at(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n;
+
+		if (p[i] >= 0x01 && p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = utf8_seq_len(p + i, len - i);
+		if (n == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}
+
+size_t phg_utf8_count(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+bool phg_streq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool phg_has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+bool phg_has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+char *phg_path_join(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	if (n == 0)
+		return phg_strdup(b);
+	return phg_asprintf("%s%s%s", a, a[n - 1] == '/' ? "" : "/", b);
+}
