@@ -28,9 +28,9 @@ struct phg_rule_ctx {
 	enum phg_contract_timing contract;
 	enum phg_runner_kind runner;
 	const struct phg_migration *migration; /* NULL for release rules */
-	bool after_cutover; /* this migration runs after the cutover */
+	bool after_cutover;  /* this migration runs after the cutover */
 	bool in_transaction; /* the statement runs inside a transaction */
-	enum phg_severity severity; /* the rule's severity in this run */
+	enum phg_severity severity;  /* the rule's severity in this run */
 	const struct phg_gate *gate; /* release rules only */
 };
 
@@ -42,10 +42,11 @@ typedef int (*phg_release_check_fn)(const struct phg_analyzer *self,
 				    const struct phg_rule_ctx *ctx);
 
 struct phg_analyzer {
-	const char *id; /* kebab-case, e.g. "require-concurrent-index-creation" */
+	const char
+		*id; /* kebab-case, e.g. "require-concurrent-index-creation" */
 	enum phg_stage stage;
-	enum phg_severity severity; /* default */
-	const char *summary;	    /* one line, for --help and docs */
+	enum phg_severity severity;	    /* default */
+	const char *summary;		    /* one line, for --help and docs */
 	phg_stmt_check_fn check_stmt;	    /* PHG_STAGE_STATEMENT */
 	phg_release_check_fn check_release; /* PHG_STAGE_RELEASE */
 };

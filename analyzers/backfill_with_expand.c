@@ -30,7 +30,8 @@ static int check(const struct phg_analyzer *self,
 		rc = phg_rule_report(
 			self, ctx, u->stmt, help,
 			"%s backfills '%s', which this release adds: rows the "
-			"previous release writes after the backfill will miss it",
+			"previous release writes after the backfill will miss "
+			"it",
 			phg_kind_name(u->stmt->kind), u->target->object);
 		if (rc < 0)
 			return rc;

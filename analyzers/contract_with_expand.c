@@ -81,8 +81,8 @@ static int check(const struct phg_analyzer *self,
 {
 	const struct phg_gate *g = ctx->gate;
 	const struct phg_stmt *last = NULL;
-	const unsigned new_col = PHG_TF_COLUMN | PHG_TF_REJECTS_OLD |
-				 PHG_TF_EXISTING_TABLE;
+	const unsigned new_col =
+		PHG_TF_COLUMN | PHG_TF_REJECTS_OLD | PHG_TF_EXISTING_TABLE;
 
 	for (size_t i = 0; i < g->nuses; i++) {
 		const struct phg_gate_use *c = &g->uses[i];
@@ -104,12 +104,12 @@ static int check(const struct phg_analyzer *self,
 				verb(u->target), u->stmt->file, u->stmt->line);
 		} else if (c->target->access == PHG_ACCESS_TIGHTEN &&
 			   (c->target->flags & new_col) == new_col &&
-			   (u = find_add(g, c)) != NULL &&
-			   u->stmt != c->stmt) {
+			   (u = find_add(g, c)) != NULL && u->stmt != c->stmt) {
 			rc = phg_rule_report(
 				self, ctx, c->stmt, help_tighten,
 				"%s makes '%s' reject NULL, but this release "
-				"adds that column to an existing table (%s:%d): "
+				"adds that column to an existing table "
+				"(%s:%d): "
 				"the previous release's inserts leave it NULL "
 				"and would fail",
 				phg_kind_name(c->stmt->kind), c->target->object,

@@ -55,7 +55,8 @@ static int check(const struct phg_analyzer *self,
 		size_t mig = g->stmts[i].migration, j;
 		const struct phg_stmt *contract = NULL, *expand = NULL;
 
-		for (j = i; j < g->nstmts && g->stmts[j].migration == mig; j++) {
+		for (j = i; j < g->nstmts && g->stmts[j].migration == mig;
+		     j++) {
 			const struct phg_stmt *s = g->stmts[j].stmt;
 
 			if (!contract && is_old_contract(s, g->release))

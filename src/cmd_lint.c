@@ -16,7 +16,8 @@ static void lint_usage(FILE *out)
 	fprintf(out,
 		"usage: phasegate lint [options] [PATH...]\n"
 		"\n"
-		"Classifies every statement as expand, backfill or contract and "
+		"Classifies every statement as expand, backfill or contract "
+		"and "
 		"refuses\n"
 		"releases that would break the release still serving traffic.\n"
 		"\n"

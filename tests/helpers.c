@@ -186,7 +186,8 @@ int th_run(const char *cwd, const char *const *argv, char **out, char **errout)
 		if (poll(fds, 2, 1000) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < 2; i++)
-			if (cap[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP)))
+			if (cap[i].fd >= 0 &&
+			    (fds[i].revents & (POLLIN | POLLHUP)))
 				capture_read(&cap[i]);
 	}
 	if (cap[0].fd >= 0 || cap[1].fd >= 0)

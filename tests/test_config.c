@@ -357,6 +357,17 @@ static const struct bad_case bad_cases[] = {
 	 "line 2)"},
 	{"syntax: invalid UTF-8", "migrations: m\nrunner: \xff\n", 2, 9,
 	 "invalid leading UTF-8 octet (byte 0xff)"},
+	{"syntax: tab after a BOM and a wide character",
+	 "\xef\xbb\xbf\xc3\xa9: \n\t\t- 1\n", 2, 1,
+	 "found character that cannot start any token: a tab; YAML indents "
+	 "with spaces"},
+	{"syntax: tab after spaces",
+	 "releases:\n  - name: \xc3\xa9\n  \t- through: 1\n", 3, 3,
+	 "found a tab character that violates indentation; YAML indents with "
+	 "spaces"},
+	{"syntax: invalid UTF-8 after a BOM",
+	 "\xef\xbb\xbfrunner: \xc3\xa9\xfe\n", 1, 10,
+	 "invalid leading UTF-8 octet (byte 0xfe)"},
 	{"second document", "migrations: m\n---\nmigrations: n\n", 2, 1,
 	 "a config holds one YAML document, found a second"},
 };

@@ -16,8 +16,7 @@ struct alter_ctx {
 /* Whether old writers that omit the column would now be rejected. */
 static unsigned rejects_old(const struct alter_ctx *a, const char *column)
 {
-	const struct phg_column *c =
-		phg_model_column(a->model_table, column);
+	const struct phg_column *c = phg_model_column(a->model_table, column);
 
 	return c && c->has_default ? 0 : PHG_TF_REJECTS_OLD;
 }
@@ -71,10 +70,10 @@ static int column_refs(struct alter_ctx *a, const cJSON *node,
 			col = phg_node_sval(last);
 			if (!col)
 				return 0;
-			return cl_column_target(
-				a->r, a->table, col, access,
-				phg_streq(col, rejecting) ? rejects_old(a, col)
-							  : 0);
+			return cl_column_target(a->r, a->table, col, access,
+						phg_streq(col, rejecting)
+							? rejects_old(a, col)
+							: 0);
 		}
 	}
 	if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
@@ -216,17 +215,17 @@ static int alter_type(struct alter_ctx *a, const cJSON *cmd)
 	const char *col = phg_field_str(cmd, "name");
 	const cJSON *coldef = phg_node_get(phg_field(cmd, "def"), "ColumnDef");
 	const struct phg_column *old = phg_model_column(a->model_table, col);
-	bool widening = old && !phg_field(coldef, "raw_default") &&
-			phg_type_is_widening(old, phg_field(coldef, "typeName"));
+	bool widening =
+		old && !phg_field(coldef, "raw_default") &&
+		phg_type_is_widening(old, phg_field(coldef, "typeName"));
 	int rc = cl_action(a->r, PHG_KIND_ALTER_COLUMN_TYPE,
 			   widening ? PHG_PHASE_EXPAND : PHG_PHASE_CONTRACT,
 			   cmd);
 
 	if (rc == 0 && col)
-		rc = cl_column_target(a->r, a->table, col,
-				      widening ? PHG_ACCESS_RELAX
-					       : PHG_ACCESS_TIGHTEN,
-				      0);
+		rc = cl_column_target(
+			a->r, a->table, col,
+			widening ? PHG_ACCESS_RELAX : PHG_ACCESS_TIGHTEN, 0);
 	return rc;
 }
 
@@ -255,11 +254,11 @@ static int table_action(struct alter_ctx *a, const cJSON *cmd,
 	return rc;
 }
 
-static int partition_action(struct alter_ctx *a, const cJSON *cmd,
-			    bool attach)
+static int partition_action(struct alter_ctx *a, const cJSON *cmd, bool attach)
 {
 	const cJSON *pc = phg_node_get(phg_field(cmd, "def"), "PartitionCmd");
-	const char *part = phg_rangevar_qname(a->r->arena, phg_field(pc, "name"));
+	const char *part =
+		phg_rangevar_qname(a->r->arena, phg_field(pc, "name"));
 	int rc = cl_action(a->r,
 			   attach ? PHG_KIND_ATTACH_PARTITION
 				  : PHG_KIND_DETACH_PARTITION,

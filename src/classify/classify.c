@@ -39,7 +39,8 @@ static const char *list_qname(struct cl_run *r, const cJSON *list)
 
 static int create_table(struct cl_run *r, const cJSON *st)
 {
-	const char *table = phg_rangevar_qname(r->arena, phg_field(st, "relation"));
+	const char *table =
+		phg_rangevar_qname(r->arena, phg_field(st, "relation"));
 	const cJSON *it;
 	int rc = cl_action(r, PHG_KIND_CREATE_TABLE, PHG_PHASE_EXPAND, st);
 
@@ -47,8 +48,8 @@ static int create_table(struct cl_run *r, const cJSON *st)
 		rc = cl_table_target(r, table, PHG_ACCESS_CREATE);
 	cJSON_ArrayForEach(it, phg_field(st, "tableElts"))
 	{
-		const char *col = phg_field_str(phg_node_get(it, "ColumnDef"),
-						"colname");
+		const char *col =
+			phg_field_str(phg_node_get(it, "ColumnDef"), "colname");
 
 		if (rc == 0 && col)
 			rc = cl_column_target(r, table, col, PHG_ACCESS_CREATE,
@@ -59,7 +60,8 @@ static int create_table(struct cl_run *r, const cJSON *st)
 
 static int create_index(struct cl_run *r, const cJSON *st)
 {
-	const char *table = phg_rangevar_qname(r->arena, phg_field(st, "relation"));
+	const char *table =
+		phg_rangevar_qname(r->arena, phg_field(st, "relation"));
 	const char *schema =
 		phg_field_str(phg_field(st, "relation"), "schemaname");
 	const char *idx = phg_field_str(st, "idxname");
@@ -68,16 +70,17 @@ static int create_index(struct cl_run *r, const cJSON *st)
 	int rc;
 
 	r->stmt->no_transaction = phg_field_bool(st, "concurrent");
-	rc = cl_action(r, unique ? PHG_KIND_CREATE_UNIQUE_INDEX
-				 : PHG_KIND_CREATE_INDEX,
+	rc = cl_action(r,
+		       unique ? PHG_KIND_CREATE_UNIQUE_INDEX
+			      : PHG_KIND_CREATE_INDEX,
 		       unique ? PHG_PHASE_CONTRACT : PHG_PHASE_EXPAND, st);
 	if (rc == 0 && idx)
 		rc = cl_object_target(r, phg_qname(r->arena, schema, idx),
 				      PHG_ACCESS_CREATE);
 	cJSON_ArrayForEach(it, phg_field(st, "indexParams"))
 	{
-		const char *col = phg_field_str(phg_node_get(it, "IndexElem"),
-						"name");
+		const char *col =
+			phg_field_str(phg_node_get(it, "IndexElem"), "name");
 
 		if (rc == 0 && col && table)
 			rc = cl_column_target(r, table, col,
@@ -231,7 +234,8 @@ static int dml_stmt(struct cl_run *r, enum phg_kind kind, const cJSON *st)
 				rc = cl_column_target(r, table, col,
 						      PHG_ACCESS_WRITE, 0);
 			if (rc == 0)
-				rc = cl_reads(r, rel, phg_field(st, "fromClause"),
+				rc = cl_reads(r, rel,
+					      phg_field(st, "fromClause"),
 					      phg_field(rt, "val"));
 			if (rc < 0)
 				return rc;
@@ -272,9 +276,9 @@ static int truncate_stmt(struct cl_run *r, const cJSON *st)
 	cJSON_ArrayForEach(it, phg_field(st, "relations"))
 	{
 		if (rc == 0)
-			rc = cl_table_target(
-				r, phg_rangevar_qname(r->arena, it),
-				PHG_ACCESS_WRITE);
+			rc = cl_table_target(r,
+					     phg_rangevar_qname(r->arena, it),
+					     PHG_ACCESS_WRITE);
 	}
 	return rc;
 }
@@ -289,12 +293,13 @@ static bool calls_setval(const cJSON *node, int depth)
 	if (cJSON_IsObject(node)) {
 		const cJSON *fc = phg_node_get(node, "FuncCall");
 
-		if (fc && phg_streq(last_name(phg_field(fc, "funcname")),
-				    "setval"))
+		if (fc &&
+		    phg_streq(last_name(phg_field(fc, "funcname")), "setval"))
 			return true;
 	}
 	if (cJSON_IsObject(node) || cJSON_IsArray(node))
-		cJSON_ArrayForEach(it, node) if (calls_setval(it, depth + 1)) return true;
+		cJSON_ArrayForEach(
+			it, node) if (calls_setval(it, depth + 1)) return true;
 	return false;
 }
 
@@ -310,9 +315,9 @@ static int select_stmt(struct cl_run *r, const cJSON *st)
 		if (rc == 0)
 			rc = cl_table_target(
 				r,
-				phg_rangevar_qname(r->arena,
-						   phg_field(ic ? ic : into,
-							     "rel")),
+				phg_rangevar_qname(
+					r->arena,
+					phg_field(ic ? ic : into, "rel")),
 				PHG_ACCESS_CREATE);
 		return rc;
 	}
@@ -326,9 +331,9 @@ static int view_stmt(struct cl_run *r, const cJSON *st)
 	const char *view = phg_rangevar_qname(r->arena, phg_field(st, "view"));
 	bool exists = view && phg_model_table(r->model, view) != NULL;
 	bool replace = phg_field_bool(st, "replace") && exists;
-	int rc = cl_action(r, replace ? PHG_KIND_REPLACE_VIEW
-				      : PHG_KIND_CREATE_VIEW,
-			   replace ? PHG_PHASE_CONTRACT : PHG_PHASE_EXPAND, st);
+	int rc = cl_action(
+		r, replace ? PHG_KIND_REPLACE_VIEW : PHG_KIND_CREATE_VIEW,
+		replace ? PHG_PHASE_CONTRACT : PHG_PHASE_EXPAND, st);
 
 	if (rc == 0 && view)
 		rc = cl_table_target(r, view,
@@ -347,8 +352,9 @@ static int function_stmt(struct cl_run *r, const cJSON *st)
 	if (fn)
 		phg_model_object_origin(r->model, fn, &known);
 	replace = replace && known;
-	rc = cl_action(r, replace ? PHG_KIND_REPLACE_FUNCTION
-				  : PHG_KIND_CREATE_FUNCTION,
+	rc = cl_action(r,
+		       replace ? PHG_KIND_REPLACE_FUNCTION
+			       : PHG_KIND_CREATE_FUNCTION,
 		       replace ? PHG_PHASE_CONTRACT : PHG_PHASE_EXPAND, st);
 	if (rc == 0 && fn)
 		rc = cl_object_target(r, fn,
@@ -357,8 +363,8 @@ static int function_stmt(struct cl_run *r, const cJSON *st)
 	return rc;
 }
 
-static int create_named(struct cl_run *r, enum phg_kind kind,
-			const char *qname, const cJSON *st)
+static int create_named(struct cl_run *r, enum phg_kind kind, const char *qname,
+			const cJSON *st)
 {
 	int rc = cl_action(r, kind, PHG_PHASE_EXPAND, st);
 
@@ -371,11 +377,13 @@ static int transaction_stmt(struct cl_run *r, const cJSON *st)
 {
 	const char *k = phg_field_str(st, "kind");
 
-	if (phg_streq(k, "TRANS_STMT_BEGIN") || phg_streq(k, "TRANS_STMT_START")) {
+	if (phg_streq(k, "TRANS_STMT_BEGIN") ||
+	    phg_streq(k, "TRANS_STMT_START")) {
 		r->stmt->opens_transaction = true;
 		return cl_action(r, PHG_KIND_BEGIN, PHG_PHASE_NONE, st);
 	}
-	if (phg_streq(k, "TRANS_STMT_COMMIT") || phg_streq(k, "TRANS_STMT_ROLLBACK")) {
+	if (phg_streq(k, "TRANS_STMT_COMMIT") ||
+	    phg_streq(k, "TRANS_STMT_ROLLBACK")) {
 		r->stmt->closes_transaction = true;
 		return cl_action(r,
 				 phg_streq(k, "TRANS_STMT_COMMIT")
@@ -431,9 +439,11 @@ static int fallback(struct cl_run *r, const char *type, const cJSON *st)
 {
 	if (phg_has_prefix(type, "Create") || phg_has_prefix(type, "Define") ||
 	    phg_has_prefix(type, "Composite"))
-		return cl_action(r, PHG_KIND_CREATE_OTHER, PHG_PHASE_EXPAND, st);
+		return cl_action(r, PHG_KIND_CREATE_OTHER, PHG_PHASE_EXPAND,
+				 st);
 	if (phg_has_prefix(type, "Drop"))
-		return cl_action(r, PHG_KIND_DROP_OTHER, PHG_PHASE_CONTRACT, st);
+		return cl_action(r, PHG_KIND_DROP_OTHER, PHG_PHASE_CONTRACT,
+				 st);
 	if (phg_has_prefix(type, "Alter"))
 		return cl_action(r, PHG_KIND_ALTER_OTHER, PHG_PHASE_NONE, st);
 	return cl_action(r, PHG_KIND_OTHER, PHG_PHASE_NONE, st);
@@ -489,8 +499,8 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 	if (!strcmp(type, "CreateTableAsStmt")) {
 		bool mat = phg_streq(phg_field_str(st, "objtype"),
 				     "OBJECT_MATVIEW");
-		const cJSON *ic = phg_node_get(phg_field(st, "into"),
-					       "IntoClause");
+		const cJSON *ic =
+			phg_node_get(phg_field(st, "into"), "IntoClause");
 		int rc = cl_action(r,
 				   mat ? PHG_KIND_CREATE_MATVIEW
 				       : PHG_KIND_CREATE_TABLE_AS,
@@ -498,8 +508,9 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 
 		if (rc == 0)
 			rc = cl_table_target(
-				r, phg_rangevar_qname(r->arena,
-						      phg_field(ic, "rel")),
+				r,
+				phg_rangevar_qname(r->arena,
+						   phg_field(ic, "rel")),
 				PHG_ACCESS_CREATE);
 		return rc;
 	}
@@ -509,10 +520,10 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 		return cl_action(r, PHG_KIND_CREATE_TRIGGER, PHG_PHASE_EXPAND,
 				 st);
 	if (!strcmp(type, "CreateSeqStmt"))
-		return create_named(r, PHG_KIND_CREATE_SEQUENCE,
-				    phg_rangevar_qname(r->arena,
-						       phg_field(st, "sequence")),
-				    st);
+		return create_named(
+			r, PHG_KIND_CREATE_SEQUENCE,
+			phg_rangevar_qname(r->arena, phg_field(st, "sequence")),
+			st);
 	if (!strcmp(type, "CreateSchemaStmt"))
 		return create_named(r, PHG_KIND_CREATE_SCHEMA,
 				    phg_field_str(st, "schemaname"), st);
@@ -524,10 +535,10 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 				    list_qname(r, phg_field(st, "typeName")),
 				    st);
 	if (!strcmp(type, "CompositeTypeStmt"))
-		return create_named(r, PHG_KIND_CREATE_TYPE,
-				    phg_rangevar_qname(r->arena,
-						       phg_field(st, "typevar")),
-				    st);
+		return create_named(
+			r, PHG_KIND_CREATE_TYPE,
+			phg_rangevar_qname(r->arena, phg_field(st, "typevar")),
+			st);
 	if (!strcmp(type, "CreateDomainStmt"))
 		return create_named(r, PHG_KIND_CREATE_DOMAIN,
 				    list_qname(r, phg_field(st, "domainname")),
@@ -546,10 +557,12 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 				 add ? PHG_PHASE_CONTRACT : PHG_PHASE_NONE, st);
 	}
 	if (!strcmp(type, "AlterObjectSchemaStmt"))
-		return cl_action(r, PHG_KIND_SET_SCHEMA, PHG_PHASE_CONTRACT, st);
+		return cl_action(r, PHG_KIND_SET_SCHEMA, PHG_PHASE_CONTRACT,
+				 st);
 	if (!strcmp(type, "GrantStmt") || !strcmp(type, "GrantRoleStmt"))
 		return phg_field_bool(st, "is_grant")
-			       ? cl_action(r, PHG_KIND_GRANT, PHG_PHASE_EXPAND, st)
+			       ? cl_action(r, PHG_KIND_GRANT, PHG_PHASE_EXPAND,
+					   st)
 			       : cl_action(r, PHG_KIND_REVOKE,
 					   PHG_PHASE_CONTRACT, st);
 	if (!strcmp(type, "DropdbStmt"))
@@ -557,7 +570,8 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 				 st);
 	if (!strcmp(type, "TransactionStmt"))
 		return transaction_stmt(r, st);
-	if (!strcmp(type, "VariableSetStmt") || !strcmp(type, "VariableShowStmt"))
+	if (!strcmp(type, "VariableSetStmt") ||
+	    !strcmp(type, "VariableShowStmt"))
 		return cl_action(r, PHG_KIND_SET, PHG_PHASE_NONE, st);
 	if (!strcmp(type, "CommentStmt"))
 		return cl_action(r, PHG_KIND_COMMENT, PHG_PHASE_NONE, st);
@@ -584,8 +598,10 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 int phg_classify(struct phg_stmt *stmt, const struct phg_model *model,
 		 int release, struct phg_arena *arena)
 {
-	struct cl_run r = {
-		.model = model, .arena = arena, .release = release, .stmt = stmt};
+	struct cl_run r = {.model = model,
+			   .arena = arena,
+			   .release = release,
+			   .stmt = stmt};
 	const char *type = stmt->node_type;
 	enum phg_phase phase = PHG_PHASE_NONE;
 	int rc;

@@ -13,24 +13,78 @@
  * function might be.
  */
 static const char *const nonvolatile_functions[] = {
-	"abs",	      "btrim",	       "coalesce",  "concat",
-	"current_date", "current_time", "current_timestamp", "date_trunc",
-	"greatest",   "jsonb_build_object", "json_build_object", "least",
-	"length",     "localtime",     "localtimestamp", "lower",
-	"lpad",	      "ltrim",	       "make_interval", "md5",
-	"now",	      "nullif",	       "replace",   "round",
-	"rpad",	      "rtrim",	       "statement_timestamp", "substr",
-	"substring",  "to_char",       "to_jsonb",  "to_json",
-	"to_timestamp", "transaction_timestamp", "trim", "upper",
-	"array_agg",  "jsonb_build_array", "json_build_array", "timezone",
-	"current_user", "current_schema", "session_user", "format",
-	"left",	      "right",	       "split_part", "encode",
-	"decode",     "sha256",	       "char_length", "octet_length",
-	"floor",      "ceil",	       "ceiling",   "trunc",
-	"date_part",  "extract",       "age",	    "array_length",
-	"cardinality", "uuid_nil",     "jsonb_typeof", "initcap",
-	"regexp_replace", "translate", "to_date",   "to_number",
-	"int4",	      "int8",	       "text",	    "bool",
+	"abs",
+	"btrim",
+	"coalesce",
+	"concat",
+	"current_date",
+	"current_time",
+	"current_timestamp",
+	"date_trunc",
+	"greatest",
+	"jsonb_build_object",
+	"json_build_object",
+	"least",
+	"length",
+	"localtime",
+	"localtimestamp",
+	"lower",
+	"lpad",
+	"ltrim",
+	"make_interval",
+	"md5",
+	"now",
+	"nullif",
+	"replace",
+	"round",
+	"rpad",
+	"rtrim",
+	"statement_timestamp",
+	"substr",
+	"substring",
+	"to_char",
+	"to_jsonb",
+	"to_json",
+	"to_timestamp",
+	"transaction_timestamp",
+	"trim",
+	"upper",
+	"array_agg",
+	"jsonb_build_array",
+	"json_build_array",
+	"timezone",
+	"current_user",
+	"current_schema",
+	"session_user",
+	"format",
+	"left",
+	"right",
+	"split_part",
+	"encode",
+	"decode",
+	"sha256",
+	"char_length",
+	"octet_length",
+	"floor",
+	"ceil",
+	"ceiling",
+	"trunc",
+	"date_part",
+	"extract",
+	"age",
+	"array_length",
+	"cardinality",
+	"uuid_nil",
+	"jsonb_typeof",
+	"initcap",
+	"regexp_replace",
+	"translate",
+	"to_date",
+	"to_number",
+	"int4",
+	"int8",
+	"text",
+	"bool",
 };
 
 static const char *func_name(const cJSON *funccall)
@@ -132,9 +186,10 @@ bool phg_coldef_is_serial(const cJSON *coldef)
 {
 	const char *t = type_last_name(phg_field(coldef, "typeName"));
 
-	return t && (strcmp(t, "serial") == 0 || strcmp(t, "bigserial") == 0 ||
-		     strcmp(t, "smallserial") == 0 || strcmp(t, "serial4") == 0 ||
-		     strcmp(t, "serial8") == 0 || strcmp(t, "serial2") == 0);
+	return t &&
+	       (strcmp(t, "serial") == 0 || strcmp(t, "bigserial") == 0 ||
+		strcmp(t, "smallserial") == 0 || strcmp(t, "serial4") == 0 ||
+		strcmp(t, "serial8") == 0 || strcmp(t, "serial2") == 0);
 }
 
 static int typmod_value(const cJSON *node)
@@ -194,14 +249,15 @@ bool phg_type_is_widening(const struct phg_column *old, const cJSON *new_type)
 	    strcmp(nw.type, "numeric") == 0) {
 		if (nw.typmods[0] < 0)
 			return true;
-		return old->typmods[0] >= 0 && nw.typmods[0] >= old->typmods[0] &&
+		return old->typmods[0] >= 0 &&
+		       nw.typmods[0] >= old->typmods[0] &&
 		       (nw.typmods[1] < 0 ? 0 : nw.typmods[1]) ==
 			       (old->typmods[1] < 0 ? 0 : old->typmods[1]);
 	}
 	/* Same type, unconstrained or wider length (varbit, timestamp(p)). */
 	if (strcmp(old->type, nw.type) == 0)
-		return nw.typmods[0] < 0 ||
-		       (old->typmods[0] >= 0 && nw.typmods[0] >= old->typmods[0]);
+		return nw.typmods[0] < 0 || (old->typmods[0] >= 0 &&
+					     nw.typmods[0] >= old->typmods[0]);
 	/* text <-> varchar without length are binary-coercible. */
 	if (strcmp(old->type, "text") == 0 && strcmp(nw.type, "varchar") == 0)
 		return nw.typmods[0] < 0;
@@ -226,10 +282,11 @@ const char *phg_check_not_null_column(const cJSON *expr)
 	const cJSON *it;
 
 	if (nt) {
-		if (!phg_streq(phg_field_str(nt, "nulltesttype"), "IS_NOT_NULL"))
+		if (!phg_streq(phg_field_str(nt, "nulltesttype"),
+			       "IS_NOT_NULL"))
 			return NULL;
-		return colref_name(phg_node_get(phg_field(nt, "arg"),
-						"ColumnRef"));
+		return colref_name(
+			phg_node_get(phg_field(nt, "arg"), "ColumnRef"));
 	}
 	if (be && phg_streq(phg_field_str(be, "boolop"), "AND_EXPR")) {
 		cJSON_ArrayForEach(it, phg_field(be, "args"))

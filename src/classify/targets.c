@@ -27,8 +27,8 @@ int cl_action(struct cl_run *r, enum phg_kind kind, enum phg_phase phase,
 
 	if (r->nactions == r->capactions) {
 		size_t cap = r->capactions ? r->capactions * 2 : 4;
-		struct phg_action *n = phg_arena_alloc(r->arena,
-						       cap * sizeof(*n));
+		struct phg_action *n =
+			phg_arena_alloc(r->arena, cap * sizeof(*n));
 
 		if (!n)
 			return PHG_ENOMEM;
@@ -60,8 +60,8 @@ int cl_target(struct cl_run *r, const char *object, enum phg_access access,
 			return 0;
 	if (r->ntargets == r->captargets) {
 		size_t cap = r->captargets ? r->captargets * 2 : 8;
-		struct phg_target *n = phg_arena_alloc(r->arena,
-						       cap * sizeof(*n));
+		struct phg_target *n =
+			phg_arena_alloc(r->arena, cap * sizeof(*n));
 
 		if (!n)
 			return PHG_ENOMEM;
@@ -79,8 +79,7 @@ int cl_target(struct cl_run *r, const char *object, enum phg_access access,
 	return 0;
 }
 
-int cl_table_target(struct cl_run *r, const char *qname,
-		    enum phg_access access)
+int cl_table_target(struct cl_run *r, const char *qname, enum phg_access access)
 {
 	int origin = access == PHG_ACCESS_CREATE
 			     ? r->release
@@ -130,8 +129,8 @@ static void scope_add_rangevar(struct cl_run *r, struct rel_scope *sc,
 	if (sc->n >= 16)
 		return;
 	sc->qname[sc->n] = phg_rangevar_qname(r->arena, rv);
-	sc->alias[sc->n] = phg_field_str(phg_node_get(alias, "Alias"),
-					 "aliasname");
+	sc->alias[sc->n] =
+		phg_field_str(phg_node_get(alias, "Alias"), "aliasname");
 	if (!sc->alias[sc->n])
 		sc->alias[sc->n] = phg_field_str(alias, "aliasname");
 	if (!sc->alias[sc->n])

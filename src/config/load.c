@@ -496,6 +496,48 @@ static int load_root(struct loader *ld, const yaml_node_t *root,
 	return 0;
 }
 
+/* libyaml strips a UTF-8 BOM before counting columns; so do we. */
+static size_t text_start(const struct loader *ld)
+{
+	return ld->len >= 3 && !memcmp(ld->text, "\xef\xbb\xbf", 3) ? 3 : 0;
+}
+
+/* The mark of byte offset off: lines and columns in characters. */
+static yaml_mark_t offset_mark(const struct loader *ld, size_t off)
+{
+	yaml_mark_t mark = {0, 0, 0};
+
+	for (size_t i = text_start(ld); i < off && i < ld->len; i++) {
+		unsigned char c = (unsigned char)ld->text[i];
+
+		if (c == '\n') {
+			mark.line++;
+			mark.column = 0;
+		} else if ((c & 0xc0) != 0x80) {
+			mark.column++;
+		}
+	}
+	return mark;
+}
+
+/* The byte at mark, or NUL past the end (marks count characters). */
+static char char_at(const struct loader *ld, yaml_mark_t mark)
+{
+	size_t i = text_start(ld), line = 0, col = 0;
+
+	while (i < ld->len && line < mark.line) {
+		if (ld->text[i++] == '\n')
+			line++;
+	}
+	for (; i < ld->len && ld->text[i] != '\n'; i++) {
+		if ((ld->text[i] & 0xc0) == 0x80)
+			continue;
+		if (col++ == mark.column)
+			return ld->text[i];
+	}
+	return '\0';
+}
+
 /* Carries libyaml's problem and its place into err. */
 static int syntax_error(struct loader *ld, const yaml_parser_t *parser)
 {
@@ -507,26 +549,11 @@ static int syntax_error(struct loader *ld, const yaml_parser_t *parser)
 		return no_memory(ld);
 	if (parser->error == YAML_READER_ERROR) {
 		/* The reader gives a byte offset, not a mark. */
-		size_t off = parser->problem_offset < ld->len
-				     ? parser->problem_offset
-				     : ld->len;
-
-		mark.line = 0;
-		mark.column = 0;
-		for (size_t i = 0; i < off; i++) {
-			unsigned char c = (unsigned char)ld->text[i];
-
-			if (c == '\n') {
-				mark.line++;
-				mark.column = 0;
-			} else if ((c & 0xc0) != 0x80) {
-				mark.column++;
-			}
-		}
+		mark = offset_mark(ld, parser->problem_offset);
 		if (parser->problem_value >= 0)
 			snprintf(detail, sizeof(detail), " (byte 0x%02x)",
 				 (unsigned)parser->problem_value & 0xffu);
-	} else if (mark.index < ld->len && ld->text[mark.index] == '\t') {
+	} else if (char_at(ld, mark) == '\t') {
 		/* The commonest YAML mistake: say it plainly. */
 		snprintf(detail, sizeof(detail), "%s; YAML indents with spaces",
 			 strstr(problem, "tab") ? "" : ": a tab");

@@ -121,8 +121,7 @@ static int by_migration(struct lint_folder *f, struct phg_err *err)
 	return rc;
 }
 
-static int choose_releases(struct lint_folder *f, bool own,
-			   struct phg_err *err)
+static int choose_releases(struct lint_folder *f, bool own, struct phg_err *err)
 {
 	const struct phg_lint_opts *o = f->opts;
 	size_t first = f->res->releases.n - f->nreleases;

@@ -18,8 +18,8 @@
 static int run_git(const char *dir, const char *ref, struct phg_buf *out,
 		   struct phg_err *err)
 {
-	const char *argv[] = {"git", "-C", dir,	  "ls-tree", "-r",
-			      "--name-only", "-z", ref, "--", ".", NULL};
+	const char *argv[] = {"git", "-C", dir,	 "ls-tree", "-r", "--name-only",
+			      "-z",  ref,  "--", ".",	    NULL};
 	int pipefd[2], status = 0, rc = 0;
 	time_t deadline = time(NULL) + 60;
 	pid_t pid;
@@ -101,7 +101,8 @@ int phg_git_ls_tree(const char *dir, const char *ref, char ***files,
 		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < out.len && k < n; i += strlen(out.data + i) + 1) {
+	for (size_t i = 0; i < out.len && k < n;
+	     i += strlen(out.data + i) + 1) {
 		list[k] = phg_strdup(out.data + i);
 		if (!list[k++]) {
 			rc = phg_err_set(err, PHG_ENOMEM, "out of memory");

@@ -10,7 +10,7 @@ struct lint_folder {
 	const struct phg_lint_opts *opts;
 	struct phg_lint_result *res;
 	struct phg_migration_set set;
-	int *release_of;   /* per migration: its release number */
+	int *release_of;    /* per migration: its release number */
 	bool *lint_release; /* per release: linted in this run */
 	size_t nreleases;
 	size_t stop; /* migrations [0, stop) are read */

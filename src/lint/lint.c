@@ -39,10 +39,9 @@ static int resolve_severities(struct lint_folder *f, struct phg_err *err)
 			if (strcmp(phg_analyzers[i]->id, rs->id) == 0)
 				break;
 		if (i == n)
-			return phg_err_set_at(err, PHG_ECONFIG, cfg->path,
-					      rs->line, rs->col,
-					      "unknown rule '%s' in 'rules'",
-					      rs->id);
+			return phg_err_set_at(
+				err, PHG_ECONFIG, cfg->path, rs->line, rs->col,
+				"unknown rule '%s' in 'rules'", rs->id);
 		if ((strcmp(rs->id, PHG_RULE_SYNTAX_ERROR) == 0 ||
 		     strcmp(rs->id, PHG_RULE_INVALID_ENCODING) == 0) &&
 		    rs->severity != PHG_SEV_ERROR)
@@ -117,9 +116,9 @@ static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
 
 	rule_ctx(f, &ctx);
 	ctx.migration = f->mig;
-	ctx.after_cutover = f->opts->cfg->contract ==
-				    PHG_CONTRACT_AFTER_CUTOVER &&
-			    f->file_phase == PHG_PHASE_CONTRACT;
+	ctx.after_cutover =
+		f->opts->cfg->contract == PHG_CONTRACT_AFTER_CUTOVER &&
+		f->file_phase == PHG_PHASE_CONTRACT;
 	ctx.in_transaction = s->in_transaction_block ||
 			     (f->opts->cfg->runner == PHG_RUNNER_PHASEGATE &&
 			      !f->file_no_tx && !f->mig->no_transaction);

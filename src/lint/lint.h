@@ -23,7 +23,7 @@ struct phg_lint_release {
 	const char *name;
 	size_t first, end; /* migrations [first, end) */
 	bool linted;
-	size_t errors;	/* error findings (not suppressed) */
+	size_t errors; /* error findings (not suppressed) */
 };
 
 struct phg_lint_result {

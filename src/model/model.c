@@ -56,8 +56,7 @@ struct phg_table *phg_model_table(const struct phg_model *m, const char *qname)
 	return qname ? phg_map_get(&m->tables, qname) : NULL;
 }
 
-struct phg_column *phg_model_column(const struct phg_table *t,
-				    const char *name)
+struct phg_column *phg_model_column(const struct phg_table *t, const char *name)
 {
 	if (!t || !name)
 		return NULL;

@@ -93,8 +93,7 @@ const char *phg_colname(struct phg_arena *arena, const char *table_qname,
 			const char *column);
 
 /* The table or view named schema.name, or NULL. */
-struct phg_table *phg_model_table(const struct phg_model *m,
-				  const char *qname);
+struct phg_table *phg_model_table(const struct phg_model *m, const char *qname);
 /* The table's column, or NULL. */
 struct phg_column *phg_model_column(const struct phg_table *t,
 				    const char *name);
@@ -102,8 +101,7 @@ struct phg_column *phg_model_column(const struct phg_table *t,
 struct phg_constraint *phg_model_constraint(const struct phg_table *t,
 					    const char *name);
 /* The index named schema.name, or NULL. */
-struct phg_index *phg_model_index(const struct phg_model *m,
-				  const char *qname);
+struct phg_index *phg_model_index(const struct phg_model *m, const char *qname);
 
 /*
  * The release that created a table (schema.name): its origin, or

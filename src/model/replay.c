@@ -78,11 +78,11 @@ static struct phg_column *column_add(struct replay *r, struct phg_table *t,
 	c->type = phg_arena_strdup(r->m->arena, c->type ? c->type : "");
 	c->not_null = phg_coldef_has(coldef, "CONSTR_NOTNULL") ||
 		      phg_coldef_has(coldef, "CONSTR_PRIMARY");
-	c->has_default =
-		(def && !phg_field_bool(phg_node_get(def, "A_Const"), "isnull")) ||
-		phg_coldef_has(coldef, "CONSTR_IDENTITY") ||
-		phg_coldef_has(coldef, "CONSTR_GENERATED") ||
-		phg_coldef_is_serial(coldef);
+	c->has_default = (def && !phg_field_bool(phg_node_get(def, "A_Const"),
+						 "isnull")) ||
+			 phg_coldef_has(coldef, "CONSTR_IDENTITY") ||
+			 phg_coldef_has(coldef, "CONSTR_GENERATED") ||
+			 phg_coldef_is_serial(coldef);
 	c->origin = r->release;
 	return c;
 }
@@ -104,7 +104,8 @@ static const char **name_list(struct replay *r, const cJSON *list, size_t *n)
 		const char *s = phg_node_sval(it);
 
 		if (!s)
-			s = phg_field_str(phg_node_get(it, "IndexElem"), "name");
+			s = phg_field_str(phg_node_get(it, "IndexElem"),
+					  "name");
 		if (s && i < count)
 			out[i++] = phg_arena_strdup(r->m->arena, s);
 	}
@@ -124,7 +125,8 @@ static int index_add(struct replay *r, const char *schema, const char *name,
 	ix->unique = unique;
 	ix->origin = r->release;
 	ix->columns = name_list(r, cols, &ix->ncolumns);
-	return ix->qname ? phg_map_put(&r->m->indexes, ix->qname, ix) : PHG_ENOMEM;
+	return ix->qname ? phg_map_put(&r->m->indexes, ix->qname, ix)
+			 : PHG_ENOMEM;
 }
 
 static enum phg_contype contype_of(const char *s)
@@ -168,11 +170,14 @@ static int constraint_add(struct replay *r, struct phg_table *t,
 	c->valid = !phg_field_bool(con, "skip_validation");
 	c->origin = r->release;
 	if (type == PHG_CON_CHECK) {
-		const char *nn = phg_check_not_null_column(phg_field(con, "raw_expr"));
+		const char *nn =
+			phg_check_not_null_column(phg_field(con, "raw_expr"));
 
-		c->not_null_column = nn ? phg_arena_strdup(r->m->arena, nn) : NULL;
+		c->not_null_column =
+			nn ? phg_arena_strdup(r->m->arena, nn) : NULL;
 		if (nn) {
-			c->columns = phg_arena_alloc(r->m->arena, sizeof(char *));
+			c->columns =
+				phg_arena_alloc(r->m->arena, sizeof(char *));
 			if (c->columns) {
 				c->columns[0] = c->not_null_column;
 				c->ncolumns = 1;
@@ -346,7 +351,8 @@ static int alter_cmd(struct replay *r, struct phg_table *t, const cJSON *cmd)
 		}
 		return 0;
 	}
-	if (!strcmp(st, "AT_DropColumn") || !strcmp(st, "AT_DropColumnRecurse")) {
+	if (!strcmp(st, "AT_DropColumn") ||
+	    !strcmp(st, "AT_DropColumnRecurse")) {
 		if (name)
 			column_remove(t, name);
 		return 0;
@@ -361,8 +367,9 @@ static int alter_cmd(struct replay *r, struct phg_table *t, const cJSON *cmd)
 		c = column_get(r, t, name);
 		if (c)
 			c->has_default =
-				def && !phg_field_bool(phg_node_get(def, "A_Const"),
-						       "isnull");
+				def &&
+				!phg_field_bool(phg_node_get(def, "A_Const"),
+						"isnull");
 		return 0;
 	}
 	if (!strcmp(st, "AT_AlterColumnType")) {
@@ -461,7 +468,8 @@ static void drop_table(struct replay *r, const char *qname)
 	for (size_t i = 0; i < r->m->indexes.cap; i++) {
 		const struct phg_index *ix = r->m->indexes.vals[i];
 
-		if (r->m->indexes.keys[i] && ix && phg_streq(ix->table, qname)) {
+		if (r->m->indexes.keys[i] && ix &&
+		    phg_streq(ix->table, qname)) {
 			phg_map_del(&r->m->indexes, r->m->indexes.keys[i]);
 			i--; /* the slot may hold a moved entry now */
 		}
@@ -478,7 +486,8 @@ static int drop_stmt(struct replay *r, const cJSON *st)
 
 	cJSON_ArrayForEach(it, phg_field(st, "objects"))
 	{
-		const cJSON *list = phg_field(phg_node_get(it, "List"), "items");
+		const cJSON *list =
+			phg_field(phg_node_get(it, "List"), "items");
 		const char *q = list ? list_qname(r, list) : NULL;
 
 		if (!q)
@@ -506,7 +515,8 @@ static int rename_table(struct replay *r, struct phg_table *t,
 	for (size_t i = 0; i < r->m->indexes.cap; i++) {
 		struct phg_index *ix = r->m->indexes.vals[i];
 
-		if (r->m->indexes.keys[i] && ix && phg_streq(ix->table, t->qname))
+		if (r->m->indexes.keys[i] && ix &&
+		    phg_streq(ix->table, t->qname))
 			ix->table = nq;
 	}
 	phg_map_del(&r->m->tables, t->qname);
@@ -532,8 +542,8 @@ static int rename_stmt(struct replay *r, const cJSON *st)
 		if (!ix)
 			return 0;
 		phg_map_del(&r->m->indexes, q);
-		ix->qname = phg_qname(r->m->arena,
-				      phg_field_str(rel, "schemaname"), newname);
+		ix->qname = phg_qname(
+			r->m->arena, phg_field_str(rel, "schemaname"), newname);
 		return phg_map_put(&r->m->indexes, ix->qname, ix);
 	}
 	t = table_get(r, rel);
@@ -604,19 +614,22 @@ int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 	if (!strcmp(type, "ViewStmt"))
 		return create_view(&r, phg_field(st, "view"));
 	if (!strcmp(type, "CreateTableAsStmt"))
-		return create_view(
-			&r, phg_field(phg_node_get(phg_field(st, "into"),
-						   "IntoClause"),
-				      "rel"));
+		return create_view(&r,
+				   phg_field(phg_node_get(phg_field(st, "into"),
+							  "IntoClause"),
+					     "rel"));
 	if (!strcmp(type, "CreateFunctionStmt"))
-		return object_add(&r, list_qname(&r, phg_field(st, "funcname")));
+		return object_add(&r,
+				  list_qname(&r, phg_field(st, "funcname")));
 	if (!strcmp(type, "CreateEnumStmt") || !strcmp(type, "CreateRangeStmt"))
-		return object_add(&r, list_qname(&r, phg_field(st, "typeName")));
+		return object_add(&r,
+				  list_qname(&r, phg_field(st, "typeName")));
 	if (!strcmp(type, "CreateDomainStmt"))
 		return object_add(&r,
 				  list_qname(&r, phg_field(st, "domainname")));
 	if (!strcmp(type, "CreateSeqStmt"))
-		return object_add(&r, phg_rangevar_qname(
-					      m->arena, phg_field(st, "sequence")));
+		return object_add(
+			&r, phg_rangevar_qname(m->arena,
+					       phg_field(st, "sequence")));
 	return 0;
 }

@@ -12,9 +12,9 @@ enum phg_layout {
 	PHG_LAYOUT_NUMBERED,	   /* 0001_name.sql */
 	PHG_LAYOUT_GOLANG_MIGRATE, /* 1_name.up.sql + 1_name.down.sql */
 	PHG_LAYOUT_PRISMA,	   /* 20240101120000_name/migration.sql */
-	PHG_LAYOUT_DBMATE,	   /* -- migrate:up / -- migrate:down sections */
-	PHG_LAYOUT_FLYWAY,	   /* V1__name.sql, V1.1__name.sql, R__name.sql */
-	PHG_LAYOUT_DIESEL	   /* 2017-03-18-181441_name/up.sql + down.sql */
+	PHG_LAYOUT_DBMATE, /* -- migrate:up / -- migrate:down sections */
+	PHG_LAYOUT_FLYWAY, /* V1__name.sql, V1.1__name.sql, R__name.sql */
+	PHG_LAYOUT_DIESEL  /* 2017-03-18-181441_name/up.sql + down.sql */
 };
 
 /* Returns the layout's name as documented ("numbered", "prisma", ...). */

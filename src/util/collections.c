@@ -151,7 +151,8 @@ int phg_map_del(struct phg_map *m, const char *key)
 	m->vals[i] = NULL;
 	m->n--;
 	/* Re-insert the rest of the cluster so lookups still find them. */
-	for (j = (i + 1) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1)) {
+	for (j = (i + 1) & (m->cap - 1); m->keys[j];
+	     j = (j + 1) & (m->cap - 1)) {
 		const char *k = m->keys[j];
 		void *v = m->vals[j];
 		size_t s;

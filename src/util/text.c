@@ -70,9 +70,10 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 		out->len += (size_t)n;
 		out->data[out->len] = '\0';
 		if (out->len > PHG_MAX_FILE_SIZE) {
-			rc = phg_err_set(err, PHG_EIO,
-					 "cannot read '%s': larger than %zu bytes",
-					 path, PHG_MAX_FILE_SIZE);
+			rc = phg_err_set(
+				err, PHG_EIO,
+				"cannot read '%s': larger than %zu bytes", path,
+				PHG_MAX_FILE_SIZE);
 			goto out;
 		}
 	}

@@ -15,7 +15,7 @@
 enum phg_code {
 	PHG_OK = 0,
 	PHG_ENOMEM = -1,  /* out of memory */
-	PHG_EIO = -2,     /* a file cannot be read or written */
+	PHG_EIO = -2,	  /* a file cannot be read or written */
 	PHG_EUSAGE = -3,  /* bad command-line use */
 	PHG_ECONFIG = -4, /* bad configuration */
 	PHG_EINPUT = -5,  /* bad migrations tree (duplicate version, ...) */
@@ -125,7 +125,6 @@ bool phg_has_prefix(const char *s, const char *prefix);
 /* Joins a and b with one '/' (a may end in '/'); malloc'd or NULL. */
 char *phg_path_join(const char *a, const char *b);
 
-
 /* Severity of a finding; OFF means the rule is disabled. */
 enum phg_severity { PHG_SEV_OFF = 0, PHG_SEV_WARNING = 1, PHG_SEV_ERROR = 2 };
 const char *phg_severity_name(enum phg_severity sev);
@@ -134,10 +133,10 @@ const char *phg_severity_name(enum phg_severity sev);
 struct phg_finding {
 	const char *rule; /* static rule id, e.g. "syntax-error" */
 	enum phg_severity severity;
-	const char *file; /* display path; borrowed for the run */
-	int line, col;	  /* 1-based; col counts code points; 0 = none */
-	char *message;	  /* what is wrong and why (arena) */
-	char *help;	  /* the safe alternative, step by step (arena) */
+	const char *file;  /* display path; borrowed for the run */
+	int line, col;	   /* 1-based; col counts code points; 0 = none */
+	char *message;	   /* what is wrong and why (arena) */
+	char *help;	   /* the safe alternative, step by step (arena) */
 	char *source_line; /* the line at line:col, for the caret (arena) */
 	bool suppressed;   /* an ignore comment matched */
 	int release;	   /* index of the release it belongs to */
