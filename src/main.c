@@ -7,12 +7,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
-#include <pg_query.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "parse/parse.h"
 
 static const struct phg_cmd commands[] = {
 	{"lint", cmd_lint, PHG_CMD_CONFIG_OPTIONAL,
@@ -106,7 +106,7 @@ static int finish(int code)
 		if (code == PHG_EXIT_OK)
 			code = PHG_EXIT_RUNTIME;
 	}
-	pg_query_exit();
+	phg_parse_shutdown();
 	return code;
 }
 

@@ -14,6 +14,16 @@
 
 #include "lexer.h"
 
+/* Whether libpg_query was called, so that shutting it down is safe. */
+static bool parser_used;
+
+void phg_parse_shutdown(void)
+{
+	if (parser_used)
+		pg_query_exit();
+	parser_used = false;
+}
+
 /* Inputs larger than this are parsed statement by statement. */
 #define PHG_WHOLE_PARSE_MAX (2u * 1024 * 1024)
 
@@ -215,6 +225,7 @@ static int parse_one(struct parse_run *r, size_t from, size_t to)
 	copy = phg_strndup(r->text + r->base + from, to - from);
 	if (!copy)
 		return PHG_ENOMEM;
+	parser_used = true;
 	res = pg_query_parse(copy);
 	if (res.error) {
 		if (is_too_deep(res.error->message)) {
@@ -247,9 +258,11 @@ out:
 /* Split mode: scanner boundaries, then one parse per statement. */
 static int parse_split(struct parse_run *r, const char *input, size_t inlen)
 {
-	PgQuerySplitResult sp = pg_query_split_with_scanner(input);
+	PgQuerySplitResult sp;
 	int rc = 0;
 
+	parser_used = true;
+	sp = pg_query_split_with_scanner(input);
 	if (sp.error) {
 		/* Unterminated quote or comment: nothing can be split. */
 		rc = report_syntax_error(r, 0, inlen, sp.error);
@@ -272,10 +285,13 @@ out:
 /* Whole mode: one parse of the input. Returns 1 to ask for split mode. */
 static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
 {
-	PgQueryParseResult res = pg_query_parse(input);
+	PgQueryParseResult res;
 	cJSON *doc = NULL;
 	const cJSON *item;
 	int rc = 0;
+
+	parser_used = true;
+	res = pg_query_parse(input);
 
 	if (res.error) {
 		rc = 1;

@@ -241,6 +241,12 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
 		    phg_stmt_fn fn, void *ctx, struct phg_parsed_file *out,
 		    struct phg_err *err);
 
+/*
+ * Frees libpg_query's memory at exit (for clean leak reports); does nothing
+ * when no file was parsed, where pg_query_exit would crash.
+ */
+void phg_parse_shutdown(void);
+
 /* Frees out's own memory (the statements belong to the arena). */
 void phg_parse_release(struct phg_parsed_file *out);
 
