@@ -434,6 +434,50 @@ static bool has_concurrently_param(const cJSON *st)
 	return false;
 }
 
+/* Merges what one statement inside a DO block does into the block. */
+static int merge_inner(struct phg_stmt *inner, void *vr)
+{
+	struct cl_run *r = vr;
+	int rc = phg_classify(inner, r->model, r->release, r->arena);
+
+	for (size_t i = 0; rc == 0 && i < inner->nactions; i++)
+		rc = cl_action(r, inner->actions[i].kind,
+			       inner->actions[i].phase, NULL);
+	for (size_t i = 0; rc == 0 && i < inner->ntargets; i++) {
+		const struct phg_target *t = &inner->targets[i];
+
+		r->phase = t->phase;
+		rc = cl_target(r, t->object, t->access, t->flags, t->origin);
+	}
+	if (inner->no_transaction)
+		r->stmt->no_transaction = true;
+	return rc;
+}
+
+/*
+ * A DO block takes the phase of the statements inside it; one that cannot
+ * be read (dynamic SQL, another language) is a contract, flagged.
+ */
+static int do_stmt(struct cl_run *r)
+{
+	enum phg_phase phase = PHG_PHASE_NONE;
+	int rc = phg_parse_do_block(r->stmt, merge_inner, r);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < r->nactions; i++)
+		if (r->actions[i].phase > phase)
+			phase = r->actions[i].phase;
+	if (rc == 1) {
+		r->stmt->analysis_warning = true;
+		phase = PHG_PHASE_CONTRACT;
+	}
+	/* The block is one action: its kind is "do", its phase the inner max.
+	 */
+	r->nactions = 0;
+	return cl_action(r, PHG_KIND_DO, phase, phg_node_inner(r->stmt->tree));
+}
+
 /* Statements the table above does not name, by their node type's verb. */
 static int fallback(struct cl_run *r, const char *type, const cJSON *st)
 {
@@ -586,7 +630,7 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 	if (!strcmp(type, "LockStmt"))
 		return cl_action(r, PHG_KIND_LOCK, PHG_PHASE_NONE, st);
 	if (!strcmp(type, "DoStmt"))
-		return cl_action(r, PHG_KIND_DO, PHG_PHASE_CONTRACT, st);
+		return do_stmt(r);
 	if (!strcmp(type, "ExplainStmt") || !strcmp(type, "CheckPointStmt") ||
 	    !strcmp(type, "NotifyStmt") || !strcmp(type, "ListenStmt") ||
 	    !strcmp(type, "DiscardStmt") || !strcmp(type, "PrepareStmt") ||
@@ -622,7 +666,5 @@ int phg_classify(struct phg_stmt *stmt, const struct phg_model *model,
 	stmt->targets = r.targets;
 	stmt->ntargets = r.ntargets;
 	stmt->kind = r.nactions == 1 ? r.actions[0].kind : PHG_KIND_ALTER_TABLE;
-	if (stmt->kind == PHG_KIND_DO)
-		stmt->analysis_warning = true;
 	return 0;
 }

@@ -195,7 +195,8 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 		phg_buf_release(&text);
 		return phg_err_set(err, PHG_ENOMEM, "out of memory");
 	}
-	f->res->files++;
+	if (f->linted)
+		f->res->files++;
 	rc = phg_parse_file2(file, text.data ? text.data : "", text.len,
 			     m->up_start, m->up_end, &f->res->arena,
 			     &f->res->findings, pre_stmt, on_stmt, f, &pf, err);

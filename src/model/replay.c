@@ -592,6 +592,18 @@ static int create_view(struct replay *r, const cJSON *rv)
 	return 0;
 }
 
+struct do_apply {
+	struct phg_model *m;
+	int release;
+};
+
+static int apply_inner(struct phg_stmt *inner, void *vd)
+{
+	struct do_apply *d = vd;
+
+	return phg_model_apply(d->m, inner, d->release);
+}
+
 int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 		    int release)
 {
@@ -603,6 +615,12 @@ int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 		return 0;
 	if (!strcmp(type, "CreateStmt"))
 		return create_table(&r, st);
+	if (!strcmp(type, "DoStmt")) {
+		struct do_apply d = {m, release};
+		int rc = phg_parse_do_block(stmt, apply_inner, &d);
+
+		return rc < 0 ? rc : 0;
+	}
 	if (!strcmp(type, "AlterTableStmt"))
 		return alter_table(&r, st);
 	if (!strcmp(type, "IndexStmt"))

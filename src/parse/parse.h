@@ -242,6 +242,17 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
 		    struct phg_err *err);
 
 /*
+ * Reads the SQL a DO block (outer, tree alive) runs: calls fn for each
+ * embedded statement, as a copy of outer (same place) whose tree is alive
+ * during the call. Returns 0 when the whole block could be read, 1 when it
+ * cannot be analysed (another language, dynamic SQL, a statement that does
+ * not parse; fn may have been called for some statements), or fn's
+ * negative result.
+ */
+int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn,
+		       void *ctx);
+
+/*
  * Frees libpg_query's memory at exit (for clean leak reports); does nothing
  * when no file was parsed, where pg_query_exit would crash.
  */
