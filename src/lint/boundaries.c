@@ -72,6 +72,24 @@ static int by_base(struct lint_folder *f, struct phg_err *err)
 	return rc;
 }
 
+/* The runner's gate: applied migrations are history (release 0). */
+static int by_shipped(struct lint_folder *f, struct phg_err *err)
+{
+	const struct phg_lint_opts *o = f->opts;
+	int rc = alloc_releases(f, 2, err);
+
+	for (size_t i = 0; rc == 0 && i < f->set.n; i++) {
+		f->release_of[i] = 1;
+		for (size_t k = 0; k < o->nshipped; k++)
+			if (strcmp(o->shipped[k], f->set.items[i].name) == 0)
+				f->release_of[i] = 0;
+	}
+	if (rc == 0 && (add_release_info(f, "applied", 0, 0) < 0 ||
+			add_release_info(f, "pending", 0, f->set.n) < 0))
+		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
+	return rc;
+}
+
 /* The config's releases, then the candidate. */
 static int by_config(struct lint_folder *f, struct phg_err *err)
 {
@@ -229,7 +247,9 @@ int lint_target_prepare(struct lint_folder *f, const char *path,
 			goto out;
 		}
 	}
-	if (o->base) {
+	if (o->shipped) {
+		rc = by_shipped(f, err);
+	} else if (o->base) {
 		rc = by_base(f, err);
 	} else if (o->have_config && o->cfg->nreleases > 0 &&
 		   same_file(dir, o->cfg->migrations)) {

@@ -28,6 +28,9 @@ struct lint_folder {
 	bool linted;
 	enum phg_phase file_phase;
 	bool file_no_tx, in_tx_block;
+	enum phg_phase mig_phase; /* over every statement, linted or not */
+	bool mig_no_tx, own_tx;
+	struct phg_vec infos; /* opts.collect: the file's statement infos */
 };
 
 /*

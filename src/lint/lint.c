@@ -134,6 +134,79 @@ static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
 	return rc;
 }
 
+/* opts.collect: what the runner will need to send this statement. */
+static int collect_stmt(struct lint_folder *f, const struct phg_stmt *s)
+{
+	struct phg_lint_stmt_info *in =
+		phg_arena_alloc(&f->res->arena, sizeof(*in));
+	const cJSON *ix = phg_node_get(s->tree, "IndexStmt");
+
+	if (!in)
+		return PHG_ENOMEM;
+	in->offset = s->offset;
+	in->len = s->len;
+	in->line = s->line;
+	in->kind = s->kind;
+	in->no_transaction = s->no_transaction;
+	if (ix && phg_field_bool(ix, "concurrent") &&
+	    phg_field_str(ix, "idxname"))
+		in->concurrent_index = phg_qname(
+			&f->res->arena,
+			phg_field_str(phg_field(ix, "relation"), "schemaname"),
+			phg_field_str(ix, "idxname"));
+	if (s->opens_transaction || s->closes_transaction)
+		f->own_tx = true;
+	if (s->phase > f->mig_phase)
+		f->mig_phase = s->phase;
+	if (s->no_transaction)
+		f->mig_no_tx = true;
+	return phg_vec_push(&f->infos, in);
+}
+
+/* Whether the parser found the file unreadable (since finding `from`). */
+static bool parser_findings(const struct phg_lint_result *r, size_t from)
+{
+	for (size_t i = from; i < r->findings.n; i++) {
+		const char *id = r->findings.items[i].rule;
+
+		if (!strcmp(id, PHG_RULE_SYNTAX_ERROR) ||
+		    !strcmp(id, PHG_RULE_INVALID_ENCODING) ||
+		    !strcmp(id, PHG_RULE_UNANALYZABLE))
+			return true;
+	}
+	return false;
+}
+
+static int collect_migration(struct lint_folder *f, bool unreadable)
+{
+	struct phg_lint_result *r = f->res;
+	struct phg_lint_migration *m, *grown;
+
+	grown = realloc(r->migrations, (r->nmigrations + 1) * sizeof(*grown));
+	if (!grown)
+		return PHG_ENOMEM;
+	r->migrations = grown;
+	m = &r->migrations[r->nmigrations++];
+	memset(m, 0, sizeof(*m));
+	m->mig = f->mig;
+	m->phase = f->mig_phase;
+	m->no_transaction = f->mig_no_tx || f->mig->no_transaction;
+	m->own_transaction = f->own_tx;
+	m->unreadable = unreadable;
+	m->nstmts = f->infos.n;
+	if (m->nstmts) {
+		m->stmts = phg_arena_alloc(&r->arena,
+					   m->nstmts * sizeof(*m->stmts));
+		if (!m->stmts)
+			return PHG_ENOMEM;
+		for (size_t i = 0; i < m->nstmts; i++)
+			m->stmts[i] =
+				*(struct phg_lint_stmt_info *)f->infos.items[i];
+	}
+	f->infos.n = 0;
+	return 0;
+}
+
 /* Second pass: classify against the model, judge, replay. */
 static int on_stmt(struct phg_stmt *s, void *vf)
 {
@@ -148,6 +221,8 @@ static int on_stmt(struct phg_stmt *s, void *vf)
 	s->in_transaction_block = f->in_tx_block;
 	if (s->closes_transaction)
 		f->in_tx_block = false;
+	if (f->opts->collect && collect_stmt(f, s) < 0)
+		return PHG_ENOMEM;
 	if (f->linted) {
 		rc = run_stmt_rules(f, s);
 		if (rc == 0)
@@ -175,7 +250,8 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 	f->linted = f->lint_release[f->release] &&
 		    (f->only < 0 || (size_t)f->only == i);
 	f->file_phase = PHG_PHASE_NONE;
-	f->file_no_tx = false;
+	f->mig_phase = PHG_PHASE_NONE;
+	f->file_no_tx = f->mig_no_tx = f->own_tx = false;
 	f->in_tx_block = false;
 	if (f->gate_active && f->gate.release != f->release) {
 		rc = finish_gate(f);
@@ -200,10 +276,15 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 	rc = phg_parse_file2(file, text.data ? text.data : "", text.len,
 			     m->up_start, m->up_end, &f->res->arena,
 			     &f->res->findings, pre_stmt, on_stmt, f, &pf, err);
-	phg_parse_release(&pf);
 	phg_buf_release(&text);
-	if (rc < 0)
+	if (rc < 0) {
+		phg_parse_release(&pf);
 		return phg_err_set(err, rc, "out of memory");
+	}
+	if (f->opts->collect &&
+	    collect_migration(f, parser_findings(f->res, before)) < 0)
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
+	phg_parse_release(&pf);
 	/* The parser's findings count only for migrations being linted. */
 	if (!f->linted)
 		f->res->findings.n = before;
@@ -232,6 +313,7 @@ static int lint_folder_run(struct lint_folder *f, struct phg_err *err)
 static void lint_folder_release(struct lint_folder *f)
 {
 	phg_source_release(&f->set);
+	phg_vec_release(&f->infos);
 	free(f->release_of);
 	free(f->lint_release);
 	free(f->severity);
@@ -263,6 +345,11 @@ static int lint_path(const struct phg_lint_opts *o, struct phg_lint_result *r,
 		rc = lint_folder_run(&f, err);
 	if (rc == 0 && f.only >= 0)
 		keep_file_findings(r, from, f.set.items[f.only].path);
+	if (rc == 0 && o->collect && r->set.n == 0) {
+		/* The runner keeps the set the migrations point into. */
+		r->set = f.set;
+		memset(&f.set, 0, sizeof(f.set));
+	}
 	lint_folder_release(&f);
 	return rc;
 }
@@ -316,6 +403,8 @@ void phg_lint_result_release(struct phg_lint_result *r)
 	phg_findings_release(&r->findings);
 	phg_vec_release(&r->stmts);
 	phg_vec_release(&r->releases);
+	free(r->migrations);
+	phg_source_release(&r->set);
 	phg_arena_release(&r->arena);
 }
 

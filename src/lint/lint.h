@@ -16,6 +16,32 @@ struct phg_lint_opts {
 	const char *base;    /* --base REF, or NULL */
 	const char *release; /* --release NAME, or NULL */
 	bool all;	     /* --all */
+	/* Names of migrations already applied (the runner's gate): they are
+	   history, the rest is the candidate release. */
+	const char *const *shipped;
+	size_t nshipped;
+	bool collect; /* keep what the runner needs in out->migrations */
+};
+
+/* One statement as the runner sends it. */
+struct phg_lint_stmt_info {
+	size_t offset, len; /* bytes of the statement in the file */
+	int line;
+	enum phg_kind kind;
+	bool no_transaction;
+	const char *concurrent_index; /* schema.name of an index this
+					 statement builds CONCURRENTLY */
+};
+
+/* What the runner needs to know about one migration (opts.collect). */
+struct phg_lint_migration {
+	const struct phg_migration *mig; /* valid until the result is freed */
+	enum phg_phase phase;		 /* the strongest of its statements */
+	bool no_transaction;		 /* must run outside a transaction */
+	bool own_transaction;		 /* holds its own BEGIN/COMMIT */
+	bool unreadable;		 /* a syntax or encoding error */
+	struct phg_lint_stmt_info *stmts;
+	size_t nstmts;
 };
 
 /* One release of a linted folder. */
@@ -34,6 +60,11 @@ struct phg_lint_result {
 	size_t errors, warnings, suppressed;
 	size_t phases[4]; /* statements per phase */
 	size_t files;	  /* migrations read */
+	/* With opts.collect: every migration of the (single) folder, in
+	   order, and the folder's migration set (owned). */
+	struct phg_lint_migration *migrations;
+	size_t nmigrations;
+	struct phg_migration_set set;
 };
 
 /*
