@@ -33,6 +33,9 @@ struct phg_cmd {
 };
 
 int cmd_lint(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_migrate(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_plan(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_status(int argc, char **argv, struct phg_cmd_env *env);
 
 /*
  * Loads the config for a command: env->config_path if set, else the

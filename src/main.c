@@ -17,6 +17,12 @@
 static const struct phg_cmd commands[] = {
 	{"lint", cmd_lint, PHG_CMD_CONFIG_OPTIONAL,
 	 "check migration files and gate the release"},
+	{"plan", cmd_plan, 0,
+	 "show what migrate would run, per region, with hazards"},
+	{"migrate", cmd_migrate, 0,
+	 "apply pending migrations, region by region, primary first"},
+	{"status", cmd_status, 0,
+	 "show applied, pending, failed and drifted migrations per region"},
 };
 
 static void usage(FILE *out)

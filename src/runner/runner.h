@@ -1,0 +1,128 @@
+/*
+ * runner: applies migrations to real PostgreSQL databases with libpq, region
+ * by region, primary first — with a history table, checksums, a session
+ * advisory lock, lock and statement timeouts, retries of lock_not_available
+ * with backoff and jitter, and progress recorded so a rerun resumes. The
+ * library never prints: progress goes to a callback.
+ */
+#ifndef PHG_RUNNER_H
+#define PHG_RUNNER_H
+
+#include "../config/config.h"
+#include "../lint/lint.h"
+
+/* Bitmask of phases for --phase. */
+#define PHG_PHASE_BIT(p) (1u << (p))
+#define PHG_PHASES_ALL 0xfu
+
+/* Where a migration stands in one region's history. */
+enum phg_mig_state {
+	PHG_MIG_PENDING,
+	PHG_MIG_APPLIED,
+	PHG_MIG_RUNNING, /* started outside a transaction, not finished */
+	PHG_MIG_FAILED
+};
+const char *phg_mig_state_name(enum phg_mig_state s);
+
+/* One row of a region's history, as read. */
+struct phg_history_row {
+	char *name, *version, *checksum, *phase, *release, *state;
+	int statements_done;
+	long long duration_ms;
+	char *finished_at;
+};
+
+/* One migration as a region sees it. */
+struct phg_status_item {
+	char *name;
+	const char *state; /* applied, pending, running, failed, drift,
+			      missing (in the history, no file) */
+	char *phase;	   /* from the history, or the file's */
+	long long duration_ms;
+	char *finished_at;
+};
+
+/* A region's view: its history and how the migrations compare. */
+struct phg_region_status {
+	const char *region;
+	struct phg_status_item *items; /* one per migration on disk, then one
+					  per history row without a file */
+	size_t nitems;
+	bool reachable;
+	char error[1024]; /* when not reachable */
+	bool replica;
+	struct phg_history_row *rows;
+	size_t nrows;
+	size_t applied, pending, running, failed, drifted, missing;
+};
+
+/* What the runner tells the command as it goes (the command prints). */
+enum phg_event {
+	PHG_EV_REGION_START,   /* region */
+	PHG_EV_MIGRATION_DONE, /* region, name, ms */
+	PHG_EV_MIGRATION_SKIP, /* region, name, detail: why */
+	PHG_EV_RETRY,	       /* region, name, detail: what failed */
+	PHG_EV_REGION_DONE,    /* region, count */
+	PHG_EV_SOAK,	       /* region (next), ms left */
+	PHG_EV_REPLICA_WAIT,   /* region */
+	PHG_EV_DRY_RUN,	       /* region, name, detail: the plan line */
+	PHG_EV_LOCK_WAIT       /* region */
+};
+
+struct phg_progress {
+	enum phg_event event;
+	const char *region, *name, *detail;
+	long long ms;
+	size_t count;
+};
+
+typedef void (*phg_progress_fn)(const struct phg_progress *p, void *ctx);
+
+struct phg_runner_opts {
+	const struct phg_config *cfg;
+	unsigned phases;    /* PHG_PHASE_BIT mask; 0 = all */
+	const char *to;	    /* apply up to this version or name */
+	const char *region; /* --region NAME */
+	bool all_regions;   /* --all-regions */
+	bool dry_run, no_gate, no_soak;
+	const char *release; /* release tag recorded in the history */
+	phg_progress_fn progress;
+	void *progress_ctx;
+};
+
+/*
+ * Result of a migrate run; gate findings are kept when the gate refused so
+ * the command can show them.
+ */
+struct phg_runner_result {
+	size_t applied;
+	bool refused; /* gate refusal or checksum drift: exit 1 */
+	struct phg_lint_result gate;
+	bool have_gate;
+};
+
+/*
+ * Applies the pending migrations as opts says. Returns 0, or: PHG_EUSAGE
+ * (several regions and neither --region nor --all-regions, an unknown
+ * region or --to), PHG_ECONFIG (a ${NAME} not set), PHG_EINPUT (checksum
+ * drift or a missing file: nothing applied in that region; res->refused),
+ * PHG_ERUNTIME (a database unreachable, the advisory lock not acquired, a
+ * migration that failed). A gate refusal returns 0 with res->refused set.
+ * The caller releases res with phg_runner_result_release.
+ */
+int phg_runner_migrate(const struct phg_runner_opts *opts,
+		       struct phg_runner_result *res, struct phg_err *err);
+void phg_runner_result_release(struct phg_runner_result *res);
+
+/*
+ * Reads every selected region's history (opts.region, or all regions) and
+ * compares it with the migrations on disk. *out is an array of n entries
+ * the caller frees with phg_runner_status_free. An unreachable region is
+ * reported in its entry, not as an error.
+ */
+int phg_runner_status(const struct phg_runner_opts *opts,
+		      struct phg_region_status **out, size_t *n,
+		      struct phg_err *err);
+void phg_runner_status_free(struct phg_region_status *st, size_t n);
+
+#endif
