@@ -1,6 +1,7 @@
 /*
  * test_config.c: the config module — loading phasegate.yaml (valid files,
  * defaults, and every kind of mistake with its exact place and message),
+ * regions and their run order, the runner's "migrate:" settings, durations,
  * where paths point, finding the file by walking up, and expanding ${NAME}
  * without ever leaking a value into an error.
  */
@@ -93,6 +94,18 @@ START_TEST(test_full_valid)
 }
 END_TEST
 
+/* The "migrate:" defaults docs/config.md promises. */
+static void assert_migrate_defaults(const struct phg_migrate_settings *m)
+{
+	ck_assert_str_eq(m->history_schema, "phasegate");
+	ck_assert_int_eq(m->lock_timeout_ms, 5000);
+	ck_assert_int_eq(m->statement_timeout_ms, 0);
+	ck_assert_int_eq(m->retries, 5);
+	ck_assert_int_eq(m->retry_backoff_ms, 1000);
+	ck_assert_int_eq(m->advisory_lock_wait_ms, 60000);
+	ck_assert_int_eq(m->replica_wait_ms, 600000);
+}
+
 START_TEST(test_defaults)
 {
 	struct phg_config cfg;
@@ -109,6 +122,9 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(cfg.releases);
 	ck_assert_uint_eq(cfg.nrules, 0);
 	ck_assert_ptr_null(cfg.rules);
+	ck_assert_uint_eq(cfg.nregions, 0);
+	ck_assert_ptr_null(cfg.regions);
+	assert_migrate_defaults(&cfg.migrate);
 	phg_config_release(&cfg);
 	ck_assert(cfg_is_zero(&cfg));
 }
@@ -151,6 +167,8 @@ START_TEST(test_empty_file)
 	ck_assert_int_eq(cfg.runner, PHG_RUNNER_PHASEGATE);
 	ck_assert_uint_eq(cfg.nreleases, 0);
 	ck_assert_uint_eq(cfg.nrules, 0);
+	ck_assert_uint_eq(cfg.nregions, 0);
+	assert_migrate_defaults(&cfg.migrate);
 	phg_config_release(&cfg);
 	free(want_migrations);
 	free(path);
@@ -370,7 +388,536 @@ static const struct bad_case bad_cases[] = {
 	 "invalid leading UTF-8 octet (byte 0xfe)"},
 	{"second document", "migrations: m\n---\nmigrations: n\n", 2, 1,
 	 "a config holds one YAML document, found a second"},
+	/* regions: */
+	{"regions a scalar", "regions: us-east-1\n", 1, 10,
+	 "'regions' must be a list of regions, each with 'name' and "
+	 "'database', not 'us-east-1'"},
+	{"regions a mapping", "regions:\n  us-east-1: {}\n", 2, 3,
+	 "'regions' must be a list of regions, each with 'name' and "
+	 "'database', not a mapping"},
+	{"region entry a scalar", "regions:\n  - us-east-1\n", 2, 5,
+	 "each region must be a mapping with 'name' and 'database', not "
+	 "'us-east-1'"},
+	{"region unknown key",
+	 "regions:\n  - name: us\n    database: x\n    soka: 1h\n", 4, 5,
+	 "unknown key 'soka' in a region: it takes 'name', 'database', "
+	 "'primary', 'replica_of' and 'soak'"},
+	{"region unknown key in a flow mapping",
+	 "regions:\n  - {name: \xc3\xa9u, database: x, region: eu}\n", 2, 29,
+	 "unknown key 'region' in a region: it takes 'name', 'database', "
+	 "'primary', 'replica_of' and 'soak'"},
+	{"region duplicate key", "regions:\n  - name: a\n    name: b\n", 3, 5,
+	 "duplicate key 'name' (first at line 2)"},
+	{"region without name", "regions:\n  - database: x\n", 2, 5,
+	 "a region has no 'name'"},
+	{"region name with capitals and a space",
+	 "regions:\n  - name: US East\n    database: x\n", 2, 11,
+	 "'name' must be a region name of lower-case letters, digits, '.', "
+	 "'_' and '-', not 'US East'"},
+	{"region name with a slash",
+	 "regions:\n  - name: eu/west\n    database: x\n", 2, 11,
+	 "'name' must be a region name of lower-case letters, digits, '.', "
+	 "'_' and '-', not 'eu/west'"},
+	{"region name empty", "regions:\n  - name: \"\"\n    database: x\n", 2,
+	 11, "'name' must be a region name, not an empty value"},
+	{"region name a mapping",
+	 "regions:\n  - name: {a: b}\n    database: x\n", 2, 11,
+	 "'name' must be a region name, not a mapping"},
+	{"region without database", "regions:\n  - name: us-east-1\n", 2, 5,
+	 "region 'us-east-1' has no 'database' (its connection URL, e.g. "
+	 "'${DATABASE_URL}')"},
+	{"region database a list", "regions:\n  - name: a\n    database: [x]\n",
+	 3, 15, "'database' must be a connection URL, not a list"},
+	{"region database empty",
+	 "regions:\n  - name: a\n    database:\n    primary: true\n", 3, 14,
+	 "'database' must be a connection URL, not an empty value"},
+	{"region database unterminated reference",
+	 "regions:\n  - name: a\n    database: ${DATABASE_URL\n", 3, 15,
+	 "'database' has an unterminated '${': write '${NAME}'"},
+	{"region database invalid reference",
+	 "regions:\n  - name: a\n    database: ${1DB}\n", 3, 15,
+	 "'database' has an invalid environment variable name in '${...}': "
+	 "use letters, digits and '_', not starting with a digit"},
+	{"region duplicate name",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: a\n    database: y\n",
+	 5, 11, "duplicate region 'a' (first at line 2)"},
+	{"region primary not a boolean",
+	 "regions:\n  - name: a\n    database: x\n    primary: yes\n", 4, 14,
+	 "'primary' must be true or false, not 'yes'"},
+	{"region primary a list",
+	 "regions:\n  - name: a\n    database: x\n    primary: [true]\n", 4, 14,
+	 "'primary' must be true or false, not a list"},
+	{"two primaries",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: b\n    database: y\n    primary: TRUE\n",
+	 7, 14,
+	 "region 'b' is a second primary (the first is 'a' at line 2): "
+	 "exactly one region runs first"},
+	{"no primary",
+	 "migrations: m\nregions:\n  - name: a\n    database: x\n"
+	 "  - name: b\n    database: y\n",
+	 2, 1,
+	 "'regions' has no primary: mark the region that runs first with "
+	 "'primary: true'"},
+	{"lone region that is not the primary",
+	 "regions:\n  - name: a\n    database: x\n    primary: False\n", 1, 1,
+	 "'regions' has no primary: mark the region that runs first with "
+	 "'primary: true'"},
+	{"replica of an unknown region",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: b\n    database: y\n    replica_of: c\n",
+	 7, 17, "region 'b' is a replica of unknown region 'c'"},
+	{"replica of itself",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: b\n    database: y\n    replica_of: b\n",
+	 7, 17, "region 'b' cannot be a replica of itself"},
+	{"replica of a replica",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: b\n    database: y\n    replica_of: a\n"
+	 "  - name: c\n    database: z\n    replica_of: b\n",
+	 10, 17,
+	 "region 'c' is a replica of 'b', which is a replica itself: name the "
+	 "region that gets the migrations"},
+	{"replica before the region it replicates",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: r\n    database: y\n    replica_of: b\n"
+	 "  - name: b\n    database: z\n",
+	 7, 17,
+	 "region 'r' is a replica of 'b', which runs after it: list the "
+	 "replica after the region it replicates"},
+	{"replica_of empty",
+	 "regions:\n  - name: a\n    database: x\n    replica_of: \"\"\n", 4,
+	 17, "'replica_of' must be a region name, not an empty value"},
+	{"replica that is the primary",
+	 "regions:\n  - name: a\n    database: x\n"
+	 "  - name: b\n    database: y\n    primary: true\n    replica_of: a\n",
+	 6, 14,
+	 "region 'b' is a replica ('replica_of'), so it cannot be the "
+	 "primary"},
+	{"soak not a duration",
+	 "regions:\n  - name: a\n    database: x\n    soak: 1 hour\n", 4, 11,
+	 "'soak' must be a duration such as 5s, 500ms or 1h, not '1 hour'"},
+	{"soak negative",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "  - name: b\n    database: y\n    soak: -1h\n",
+	 7, 11, "'soak' must be a duration such as 5s, 500ms or 1h, not '-1h'"},
+	{"soak on the primary",
+	 "regions:\n  - name: a\n    database: x\n    primary: true\n"
+	 "    soak: 1h\n  - name: b\n    database: y\n",
+	 5, 11,
+	 "region 'a' is the primary and runs first, so it takes no 'soak' "
+	 "(the wait after the previous region)"},
+	{"soak on a lone region",
+	 "regions:\n  - name: a\n    database: x\n    soak: 10m\n", 4, 11,
+	 "region 'a' is the primary and runs first, so it takes no 'soak' "
+	 "(the wait after the previous region)"},
+	/* migrate: */
+	{"migrate a list", "migrate: [lock_timeout]\n", 1, 10,
+	 "'migrate' must be a mapping of runner settings such as "
+	 "'lock_timeout: 5s', not a list"},
+	{"migrate a scalar", "migrate: fast\n", 1, 10,
+	 "'migrate' must be a mapping of runner settings such as "
+	 "'lock_timeout: 5s', not 'fast'"},
+	{"migrate unknown key", "migrate:\n  lock_timout: 5s\n", 2, 3,
+	 "unknown key 'lock_timout' in 'migrate': it takes 'history_schema', "
+	 "'lock_timeout', 'statement_timeout', 'retries', 'retry_backoff', "
+	 "'advisory_lock_wait' and 'replica_wait'"},
+	{"migrate duplicate key", "migrate:\n  retries: 1\n  retries: 2\n", 3,
+	 3, "duplicate key 'retries' (first at line 2)"},
+	{"lock_timeout in words", "migrate:\n  lock_timeout: five\n", 2, 17,
+	 "'lock_timeout' must be a duration such as 5s, 500ms or 1h, not "
+	 "'five'"},
+	{"lock_timeout without a unit", "migrate:\n  lock_timeout: 5\n", 2, 17,
+	 "'lock_timeout' must be a duration such as 5s, 500ms or 1h, not "
+	 "'5': add a unit"},
+	{"lock_timeout zero", "migrate:\n  lock_timeout: 0s\n", 2, 17,
+	 "'lock_timeout' must be more than 0: without it a migration waiting "
+	 "for a lock blocks every query queued behind it"},
+	{"lock_timeout a fraction", "migrate:\n  lock_timeout: 1.5s\n", 2, 17,
+	 "'lock_timeout' must be a duration such as 5s, 500ms or 1h, not "
+	 "'1.5s'"},
+	{"lock_timeout empty", "migrate:\n  lock_timeout:\n", 2, 16,
+	 "'lock_timeout' must be a duration such as 5s, 500ms or 1h, not an "
+	 "empty value"},
+	{"statement_timeout past PostgreSQL's limit",
+	 "migrate:\n  statement_timeout: 600h\n", 2, 22,
+	 "'statement_timeout' must be at most 2147483647ms (about 596h), "
+	 "PostgreSQL's limit, not '600h'"},
+	{"lock_timeout one past PostgreSQL's limit",
+	 "migrate:\n  lock_timeout: 2147483648ms\n", 2, 17,
+	 "'lock_timeout' must be at most 2147483647ms (about 596h), "
+	 "PostgreSQL's limit, not '2147483648ms'"},
+	{"statement_timeout negative", "migrate:\n  statement_timeout: -1s\n",
+	 2, 22,
+	 "'statement_timeout' must be a duration such as 5s, 500ms or 1h, not "
+	 "'-1s'"},
+	{"retries too many", "migrate:\n  retries: 101\n", 2, 12,
+	 "'retries' must be an integer between 0 and 100, not '101'"},
+	{"retries negative", "migrate:\n  retries: -1\n", 2, 12,
+	 "'retries' must be an integer between 0 and 100, not '-1'"},
+	{"retries a fraction", "migrate:\n  retries: 2.5\n", 2, 12,
+	 "'retries' must be an integer between 0 and 100, not '2.5'"},
+	{"retries huge", "migrate:\n  retries: 99999999999999999999\n", 2, 12,
+	 "'retries' must be an integer between 0 and 100, not "
+	 "'99999999999999999999'"},
+	{"retry_backoff unknown unit", "migrate:\n  retry_backoff: 1d\n", 2, 18,
+	 "'retry_backoff' must be a duration such as 5s, 500ms or 1h, not "
+	 "'1d'"},
+	{"advisory_lock_wait overflow",
+	 "migrate:\n  advisory_lock_wait: 9999999999999999999h\n", 2, 23,
+	 "'advisory_lock_wait' must be a duration such as 5s, 500ms or 1h, "
+	 "not '9999999999999999999h'"},
+	{"replica_wait a list", "migrate:\n  replica_wait: [1m]\n", 2, 17,
+	 "'replica_wait' must be a duration such as 5s, 500ms or 1h, not a "
+	 "list"},
+	{"history_schema with capitals",
+	 "migrate:\n  history_schema: Phasegate\n", 2, 19,
+	 "'history_schema' must be a schema name (lower-case letters, digits "
+	 "and '_', not starting with a digit, at most 63 characters), not "
+	 "'Phasegate'"},
+	{"history_schema starting with a digit",
+	 "migrate:\n  history_schema: 1history\n", 2, 19,
+	 "'history_schema' must be a schema name (lower-case letters, digits "
+	 "and '_', not starting with a digit, at most 63 characters), not "
+	 "'1history'"},
+	{"history_schema too long",
+	 "migrate:\n  history_schema: "
+	 "a234567890123456789012345678901234567890123456789012345678901234\n",
+	 2, 19,
+	 "'history_schema' must be a schema name (lower-case letters, digits "
+	 "and '_', not starting with a digit, at most 63 characters), not "
+	 "'a234567890123456789012345678901234567890123456789012345678901234'"},
+	{"history_schema reserved", "migrate:\n  history_schema: pg_history\n",
+	 2, 19,
+	 "'history_schema' cannot be 'pg_history': PostgreSQL reserves names "
+	 "starting with 'pg_' for system schemas"},
+	{"history_schema empty", "migrate:\n  history_schema: ''\n", 2, 19,
+	 "'history_schema' must be a schema name, not an empty value"},
 };
+
+/* The issue's example, verbatim, plus every "migrate:" key. */
+START_TEST(test_regions_and_migrate_valid)
+{
+	char *dir = th_tmpdir();
+	char *path = write_config(
+		dir, "regions:\n"
+		     "  - name: us-east-1\n"
+		     "    primary: true\n"
+		     "    database: ${DATABASE_URL_US_EAST_1}   # taken from "
+		     "the environment\n"
+		     "  - name: eu-west-1\n"
+		     "    database: ${DATABASE_URL_EU_WEST_1}\n"
+		     "    soak: 1h                              # wait after "
+		     "the previous region finished\n"
+		     "  - name: ap-southeast-1\n"
+		     "    database: ${DATABASE_URL_AP_SOUTHEAST_1}\n"
+		     "    soak: 1h\n"
+		     "  - name: eu-west-1.replica_2\n"
+		     "    database: postgres://reader@eu-replica/app\n"
+		     "    replica_of: eu-west-1\n"
+		     "    primary: false\n"
+		     "migrate:\n"
+		     "  history_schema: ops_history\n"
+		     "  lock_timeout: 2s\n"
+		     "  statement_timeout: 1h30m\n"
+		     "  retries: 0\n"
+		     "  retry_backoff: 250ms\n"
+		     "  advisory_lock_wait: 0\n"
+		     "  replica_wait: 1m30s500ms\n");
+	struct phg_config cfg;
+	struct phg_err err = {0};
+	const struct phg_region *r;
+
+	/* Stored as written even when the variables are set. */
+	ck_assert_int_eq(setenv("DATABASE_URL_US_EAST_1", "s3cret", 1), 0);
+	ck_assert_int_eq(phg_config_load(path, &cfg, &err), 0);
+	ck_assert_int_eq(err.code, 0);
+	ck_assert_uint_eq(cfg.nregions, 4);
+	r = &cfg.regions[0];
+	ck_assert_str_eq(r->name, "us-east-1");
+	ck_assert_str_eq(r->database, "${DATABASE_URL_US_EAST_1}");
+	ck_assert(r->primary);
+	ck_assert_ptr_null(r->replica_of);
+	ck_assert_int_eq(r->soak_ms, 0);
+	ck_assert_uint_eq(r->index, 0);
+	ck_assert_int_eq(r->line, 2);
+	ck_assert_int_eq(r->col, 11);
+	r = &cfg.regions[1];
+	ck_assert_str_eq(r->name, "eu-west-1");
+	ck_assert_str_eq(r->database, "${DATABASE_URL_EU_WEST_1}");
+	ck_assert(!r->primary);
+	ck_assert_int_eq(r->soak_ms, 3600000);
+	ck_assert_uint_eq(r->index, 1);
+	ck_assert_int_eq(r->line, 5);
+	r = &cfg.regions[2];
+	ck_assert_str_eq(r->name, "ap-southeast-1");
+	ck_assert_str_eq(r->database, "${DATABASE_URL_AP_SOUTHEAST_1}");
+	ck_assert_int_eq(r->soak_ms, 3600000);
+	r = &cfg.regions[3];
+	ck_assert_str_eq(r->name, "eu-west-1.replica_2");
+	ck_assert_str_eq(r->database, "postgres://reader@eu-replica/app");
+	ck_assert_str_eq(r->replica_of, "eu-west-1");
+	ck_assert(!r->primary);
+	ck_assert_int_eq(r->soak_ms, 0);
+	ck_assert_uint_eq(r->index, 3);
+	ck_assert_int_eq(r->line, 11);
+
+	ck_assert_str_eq(cfg.migrate.history_schema, "ops_history");
+	ck_assert_int_eq(cfg.migrate.lock_timeout_ms, 2000);
+	ck_assert_int_eq(cfg.migrate.statement_timeout_ms, 5400000);
+	ck_assert_int_eq(cfg.migrate.retries, 0);
+	ck_assert_int_eq(cfg.migrate.retry_backoff_ms, 250);
+	ck_assert_int_eq(cfg.migrate.advisory_lock_wait_ms, 0);
+	ck_assert_int_eq(cfg.migrate.replica_wait_ms, 90500);
+	phg_config_release(&cfg);
+	ck_assert(cfg_is_zero(&cfg));
+	unsetenv("DATABASE_URL_US_EAST_1");
+	free(path);
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* The primary runs first wherever it is written; the rest keep their order. */
+START_TEST(test_regions_primary_written_last)
+{
+	char *dir = th_tmpdir();
+	char *path = write_config(dir, "regions:\n"
+				       "  - name: eu-west-1\n"
+				       "    database: ${EU}\n"
+				       "    soak: 30m\n"
+				       "  - name: eu-replica\n"
+				       "    database: ${EU_REPLICA}\n"
+				       "    replica_of: us-east-1\n"
+				       "  - {name: ap-southeast-1, database: "
+				       "\"${AP}\", soak: 2h}\n"
+				       "  - name: us-east-1\n"
+				       "    database: $${literal}\n"
+				       "    primary: true\n");
+	static const struct {
+		const char *name;
+		size_t index;
+		long long soak_ms;
+		int line, col;
+	} want[] = {
+		{"us-east-1", 3, 0, 9, 11},
+		{"eu-west-1", 0, 1800000, 2, 11},
+		{"eu-replica", 1, 0, 5, 11},
+		{"ap-southeast-1", 2, 7200000, 8, 12},
+	};
+	struct phg_config cfg;
+	struct phg_err err = {0};
+
+	ck_assert_int_eq(phg_config_load(path, &cfg, &err), 0);
+	ck_assert_uint_eq(cfg.nregions, 4);
+	for (size_t i = 0; i < cfg.nregions; i++) {
+		const struct phg_region *r = &cfg.regions[i];
+
+		ck_assert_str_eq(r->name, want[i].name);
+		ck_assert_uint_eq(r->index, want[i].index);
+		ck_assert_int_eq(r->soak_ms, want[i].soak_ms);
+		ck_assert_int_eq(r->line, want[i].line);
+		ck_assert_int_eq(r->col, want[i].col);
+		ck_assert(r->primary == (i == 0));
+	}
+	/* A replica of the primary may be written before it: it runs first. */
+	ck_assert_str_eq(cfg.regions[2].replica_of, "us-east-1");
+	ck_assert_str_eq(cfg.regions[3].database, "${AP}");
+	ck_assert_str_eq(cfg.regions[0].database, "$${literal}");
+	phg_config_release(&cfg);
+	free(path);
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Configs with no regions, or a lone one, and "migrate:" left empty. */
+START_TEST(test_regions_lone_and_empty)
+{
+	static const char *const none[] = {
+		"regions:\nmigrate:\n",
+		"regions: []\nmigrate: {}\n",
+		"regions: ~\nmigrate: null\n",
+	};
+	char *dir = th_tmpdir();
+	char *path;
+	struct phg_config cfg;
+	struct phg_err err = {0};
+
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		path = write_config(dir, none[i]);
+		ck_assert_int_eq(phg_config_load(path, &cfg, &err), 0);
+		ck_assert_uint_eq(cfg.nregions, 0);
+		ck_assert_ptr_null(cfg.regions);
+		assert_migrate_defaults(&cfg.migrate);
+		phg_config_release(&cfg);
+		free(path);
+	}
+
+	/* A lone region with no "primary" is the primary. */
+	path = write_config(dir, "regions:\n"
+				 "  - name: local\n"
+				 "    database: postgres:///app\n"
+				 "migrate:\n"
+				 "  lock_timeout: 500ms\n");
+	ck_assert_int_eq(phg_config_load(path, &cfg, &err), 0);
+	ck_assert_uint_eq(cfg.nregions, 1);
+	ck_assert_str_eq(cfg.regions[0].name, "local");
+	ck_assert(cfg.regions[0].primary);
+	ck_assert_int_eq(cfg.migrate.lock_timeout_ms, 500);
+	/* Keys not given keep their defaults. */
+	ck_assert_str_eq(cfg.migrate.history_schema, "phasegate");
+	ck_assert_int_eq(cfg.migrate.retries, 5);
+	ck_assert_int_eq(cfg.migrate.replica_wait_ms, 600000);
+	phg_config_release(&cfg);
+	free(path);
+
+	/* The limits themselves are accepted. */
+	path = write_config(dir, "migrate:\n"
+				 "  statement_timeout: 2147483647ms\n"
+				 "  lock_timeout: 1ms\n"
+				 "  retries: 100\n"
+				 "  history_schema: "
+				 "_23456789012345678901234567890123456789012345"
+				 "678901234567890123\n");
+	ck_assert_int_eq(phg_config_load(path, &cfg, &err), 0);
+	ck_assert_int_eq(cfg.migrate.statement_timeout_ms, 2147483647LL);
+	ck_assert_int_eq(cfg.migrate.lock_timeout_ms, 1);
+	ck_assert_int_eq(cfg.migrate.retries, 100);
+	ck_assert_uint_eq(strlen(cfg.migrate.history_schema), 63);
+	phg_config_release(&cfg);
+	free(path);
+	ck_assert_int_eq(err.code, 0);
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* A database value is a secret: no error about it may quote it. */
+START_TEST(test_region_database_never_quoted)
+{
+	static const char *const yamls[] = {
+		"regions:\n  - name: a\n    database: "
+		"postgres://app:hunter2@db/${DB\n",
+		"regions:\n  - name: a\n    database: "
+		"postgres://app:hunter2@db/${hunter2 x}\n",
+		"regions:\n  - name: a\n    database: \"hunter2\\0x\"\n",
+	};
+	char *dir = th_tmpdir();
+
+	for (size_t i = 0; i < sizeof(yamls) / sizeof(yamls[0]); i++) {
+		char *path = write_config(dir, yamls[i]);
+		struct phg_config cfg;
+		struct phg_err err = {0};
+
+		ck_assert_int_eq(phg_config_load(path, &cfg, &err),
+				 PHG_ECONFIG);
+		ck_assert_int_eq(err.line, 3);
+		ck_assert_int_eq(err.col, 15);
+		ck_assert_msg(!strstr(err.msg, "hunter2"), "leaked: %s",
+			      err.msg);
+		free(path);
+	}
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* What phg_duration_parse accepts, and the milliseconds it gives. */
+static const struct {
+	const char *text;
+	long long ms;
+} good_durations[] = {
+	{"0", 0},
+	{"00", 0},
+	{"0s", 0},
+	{"0ms", 0},
+	{"1ms", 1},
+	{"250ms", 250},
+	{"5s", 5000},
+	{"05s", 5000},
+	{"10m", 600000},
+	{"90m", 5400000},
+	{"1h", 3600000},
+	{"1h30m", 5400000},
+	{"2h0m0s0ms", 7200000},
+	{"1m30s500ms", 90500},
+	{"1h1s", 3601000},
+	{"1500ms", 1500},
+	{"48h", 172800000},
+	{"9223372036854775807ms", LLONG_MAX},
+	{"2562047788015h", 9223372036854000000LL},
+	{"2562047788015h12m55s807ms", LLONG_MAX},
+};
+
+START_TEST(test_duration_good)
+{
+	long long ms = -1;
+
+	ck_assert_msg(phg_duration_parse(good_durations[_i].text, &ms) == 0,
+		      "'%s' refused", good_durations[_i].text);
+	ck_assert_msg(ms == good_durations[_i].ms, "'%s' gave %lld, want %lld",
+		      good_durations[_i].text, ms, good_durations[_i].ms);
+}
+END_TEST
+
+/* What it refuses: no sign, fraction, space, other unit, order or case. */
+static const char *const bad_durations[] = {
+	"",
+	"5",
+	"100",
+	"-5s",
+	"-0",
+	"+5s",
+	"1.5s",
+	".5s",
+	"5 s",
+	" 5s",
+	"5s ",
+	"5S",
+	"5Ms",
+	"5sec",
+	"5min",
+	"5d",
+	"5us",
+	"s",
+	"ms",
+	"h5",
+	"5m5",
+	"1h1h",
+	"30m1h",
+	"1s1m",
+	"5ms3s",
+	"1m1m",
+	"five",
+	"1h 30m",
+	"9223372036854775808ms",
+	"2562047788016h",
+	"2562047788015h12m55s808ms",
+	"99999999999999999999999h",
+	"0x10s",
+};
+
+START_TEST(test_duration_bad)
+{
+	long long ms = 42;
+
+	ck_assert_msg(phg_duration_parse(bad_durations[_i], &ms) == PHG_ECONFIG,
+		      "'%s' accepted", bad_durations[_i]);
+	/* *ms is set only on success. */
+	ck_assert_int_eq(ms, 42);
+}
+END_TEST
+
+START_TEST(test_duration_null)
+{
+	long long ms = 42;
+
+	ck_assert_int_eq(phg_duration_parse(NULL, &ms), PHG_ECONFIG);
+	ck_assert_int_eq(ms, 42);
+}
+END_TEST
 
 START_TEST(test_bad_config)
 {
@@ -728,6 +1275,8 @@ static Suite *config_suite(void)
 	TCase *bad = tcase_create("bad");
 	TCase *paths = tcase_create("paths");
 	TCase *expand = tcase_create("expand");
+	TCase *regions = tcase_create("regions");
+	TCase *duration = tcase_create("duration");
 
 	tcase_add_test(load, test_full_valid);
 	tcase_add_test(load, test_defaults);
@@ -738,6 +1287,19 @@ static Suite *config_suite(void)
 	tcase_add_test(load, test_through_as_integer);
 	tcase_add_test(load, test_postgres_versions);
 	suite_add_tcase(s, load);
+
+	tcase_add_test(regions, test_regions_and_migrate_valid);
+	tcase_add_test(regions, test_regions_primary_written_last);
+	tcase_add_test(regions, test_regions_lone_and_empty);
+	tcase_add_test(regions, test_region_database_never_quoted);
+	suite_add_tcase(s, regions);
+
+	tcase_add_loop_test(duration, test_duration_good, 0,
+			    sizeof(good_durations) / sizeof(good_durations[0]));
+	tcase_add_loop_test(duration, test_duration_bad, 0,
+			    sizeof(bad_durations) / sizeof(bad_durations[0]));
+	tcase_add_test(duration, test_duration_null);
+	suite_add_tcase(s, duration);
 
 	tcase_add_loop_test(bad, test_bad_config, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));

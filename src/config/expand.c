@@ -4,7 +4,7 @@
  * message ever carries a value or any part of the text around a reference:
  * only the name of a missing variable.
  */
-#include "config.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +68,34 @@ static int expand_ref(const char *ref, const char **next, struct phg_buf *b,
 	free(key);
 	*next = end + 1;
 	return rc;
+}
+
+/* See internal.h. Follows the same steps as phg_config_expand below. */
+const char *phg_config_ref_problem(const char *value)
+{
+	const char *p = value;
+
+	while ((p = strchr(p, '$')) != NULL) {
+		const char *name = p + 2, *end;
+
+		if (p[1] == '$') {
+			p += 2;
+			continue;
+		}
+		if (p[1] != '{') {
+			p++;
+			continue;
+		}
+		end = strchr(name, '}');
+		if (!end)
+			return "an unterminated '${': write '${NAME}'";
+		if (!valid_name(name, end))
+			return "an invalid environment variable name in "
+			       "'${...}': use letters, digits and '_', not "
+			       "starting with a digit";
+		p = end + 1;
+	}
+	return NULL;
 }
 
 /*

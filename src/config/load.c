@@ -4,10 +4,12 @@
  * duplicate keys, one document. Each error carries the file and the 1-based
  * line and column of the key or value at fault, so a typo never silently
  * turns into a default. Values are taken as written: ${NAME} references are
- * expanded later, only by the commands that need them.
+ * expanded later, only by the commands that need them (their syntax is
+ * checked here, so a typo in one is found by every command).
  */
-#include "config.h"
+#include "internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,15 @@
 /* At most this many bytes of a wrong value or key go into a message. */
 #define QUOTE_MAX 64
 
+/* "retries:" takes 0 to this many: more only hides a stuck lock. */
+#define RETRIES_MAX 100
+
+/* PostgreSQL keeps lock_timeout and statement_timeout in an int of ms. */
+#define PG_TIMEOUT_MAX_MS ((long long)INT_MAX)
+
+/* The longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1). */
+#define PG_IDENT_MAX 63
+
 /* What every check needs: the file, its document and where errors go. */
 struct loader {
 	const char *path;
@@ -27,6 +38,7 @@ struct loader {
 	size_t len;
 	yaml_document_t *doc;
 	struct phg_err *err;
+	const yaml_node_t *key;	       /* the top-level key being loaded */
 	const yaml_node_t *migrations; /* the "migrations" value, if given */
 };
 
@@ -446,6 +458,477 @@ static int load_rules(struct loader *ld, const yaml_node_t *v,
 	return 0;
 }
 
+/*
+ * Sets *ms to the duration v holds (see phg_duration_parse), or fails
+ * naming key. A bare number other than 0 gets a hint: it lacks a unit.
+ */
+static int duration_value(struct loader *ld, const char *key,
+			  const yaml_node_t *v, long long *ms)
+{
+	char buf[QUOTE_MAX + 8];
+	const char *text;
+	bool bare;
+
+	if (v->type == YAML_SCALAR_NODE &&
+	    !memchr(v->data.scalar.value, '\0', v->data.scalar.length) &&
+	    phg_duration_parse(scalar_text(v), ms) == 0)
+		return 0;
+	text = v->type == YAML_SCALAR_NODE ? scalar_text(v) : "";
+	bare = *text && strspn(text, "0123456789") == v->data.scalar.length;
+	return FAIL_AT(ld, v->start_mark,
+		       "'%s' must be a duration such as 5s, 500ms or 1h, not "
+		       "%s%s",
+		       key, describe(v, buf, sizeof(buf)),
+		       bare ? ": add a unit" : "");
+}
+
+/* Sets *out to the whole number v holds, from min to max, or fails. */
+static int int_value(struct loader *ld, const char *key, const yaml_node_t *v,
+		     int min, int max, int *out)
+{
+	char buf[QUOTE_MAX + 8];
+	long long n = 0;
+	size_t i;
+
+	if (v->type != YAML_SCALAR_NODE || v->data.scalar.length == 0)
+		goto wrong;
+	for (i = 0; i < v->data.scalar.length; i++) {
+		unsigned char c = v->data.scalar.value[i];
+
+		if (c < '0' || c > '9')
+			goto wrong;
+		/* Saturate: any long number is out of range anyway. */
+		if (n <= max)
+			n = n * 10 + (c - '0');
+	}
+	if (n < min || n > max)
+		goto wrong;
+	*out = (int)n;
+	return 0;
+wrong:
+	return FAIL_AT(ld, v->start_mark,
+		       "'%s' must be an integer between %d and %d, not %s", key,
+		       min, max, describe(v, buf, sizeof(buf)));
+}
+
+/* Sets *out from a YAML boolean (true or false, as the core schema). */
+static int bool_value(struct loader *ld, const char *key, const yaml_node_t *v,
+		      bool *out)
+{
+	static const char *const words[] = {"true",  "True",  "TRUE",
+					    "false", "False", "FALSE"};
+	char buf[QUOTE_MAX + 8];
+
+	for (size_t i = 0;
+	     v->type == YAML_SCALAR_NODE && i < sizeof(words) / sizeof(*words);
+	     i++) {
+		if (strlen(words[i]) == v->data.scalar.length &&
+		    !strcmp(scalar_text(v), words[i])) {
+			*out = i < 3;
+			return 0;
+		}
+	}
+	return FAIL_AT(ld, v->start_mark, "'%s' must be true or false, not %s",
+		       key, describe(v, buf, sizeof(buf)));
+}
+
+static int mark_line(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+/* Whether text is a region name: [a-z0-9._-]+ (checked non-empty). */
+static bool region_name_ok(const char *text)
+{
+	return strspn(text, "abcdefghijklmnopqrstuvwxyz0123456789._-") ==
+	       strlen(text);
+}
+
+/*
+ * Fills reg from one "regions:" entry. Checks what one entry can check on
+ * its own: its keys, the types of its values, a primary that is a replica;
+ * load_regions checks what needs all of them.
+ */
+static int load_region(struct loader *ld, const yaml_node_t *entry,
+		       struct phg_region *reg)
+{
+	const yaml_node_t *key, *name = NULL, *database = NULL, *primary = NULL,
+				*replica_of = NULL, *soak = NULL;
+	char buf[QUOTE_MAX + 8];
+	const char *text, *problem;
+	int rc;
+
+	if (entry->type != YAML_MAPPING_NODE)
+		return FAIL_AT(ld, entry->start_mark,
+			       "each region must be a mapping with 'name' and "
+			       "'database', not %s",
+			       describe(entry, buf, sizeof(buf)));
+	for (const yaml_node_pair_t *p = entry->data.mapping.pairs.start;
+	     p < entry->data.mapping.pairs.top; p++) {
+		const yaml_node_t *v = node_at(ld, p->value);
+		const char *k;
+
+		rc = check_key(ld, entry, p, &key);
+		if (rc < 0)
+			return rc;
+		k = scalar_text(key);
+		if (!strcmp(k, "name"))
+			name = v;
+		else if (!strcmp(k, "database"))
+			database = v;
+		else if (!strcmp(k, "primary"))
+			primary = v;
+		else if (!strcmp(k, "replica_of"))
+			replica_of = v;
+		else if (!strcmp(k, "soak"))
+			soak = v;
+		else
+			return FAIL_AT(ld, key->start_mark,
+				       "unknown key %s in a region: it takes "
+				       "'name', 'database', 'primary', "
+				       "'replica_of' and 'soak'",
+				       describe(key, buf, sizeof(buf)));
+	}
+	if (!name)
+		return FAIL_AT(ld, entry->start_mark, "a region has no 'name'");
+	rc = text_value(ld, "name", "a region name", name, &text);
+	if (rc < 0)
+		return rc;
+	if (!region_name_ok(text))
+		return FAIL_AT(ld, name->start_mark,
+			       "'name' must be a region name of lower-case "
+			       "letters, digits, '.', '_' and '-', not %s",
+			       describe(name, buf, sizeof(buf)));
+	reg->name = phg_strdup(text);
+	if (!reg->name)
+		return no_memory(ld);
+	reg->line = mark_line(name);
+	reg->col = (int)name->start_mark.column + 1;
+
+	if (!database)
+		return FAIL_AT(ld, entry->start_mark,
+			       "region '%.*s' has no 'database' (its "
+			       "connection URL, e.g. '${DATABASE_URL}')",
+			       QUOTE_MAX, reg->name);
+	/* Never describe() a database value that is text: it is a secret. */
+	rc = text_value(ld, "database", "a connection URL", database, &text);
+	if (rc < 0)
+		return rc;
+	problem = phg_config_ref_problem(text);
+	if (problem)
+		return FAIL_AT(ld, database->start_mark, "'database' has %s",
+			       problem);
+	reg->database = phg_strdup(text);
+	if (!reg->database)
+		return no_memory(ld);
+
+	if (primary) {
+		rc = bool_value(ld, "primary", primary, &reg->primary);
+		if (rc < 0)
+			return rc;
+	}
+	if (replica_of) {
+		rc = text_value(ld, "replica_of", "a region name", replica_of,
+				&text);
+		if (rc < 0)
+			return rc;
+		reg->replica_of = phg_strdup(text);
+		if (!reg->replica_of)
+			return no_memory(ld);
+		if (reg->primary)
+			return FAIL_AT(ld, primary->start_mark,
+				       "region '%.*s' is a replica "
+				       "('replica_of'), so it cannot be the "
+				       "primary",
+				       QUOTE_MAX, reg->name);
+	}
+	if (soak) {
+		rc = duration_value(ld, "soak", soak, &reg->soak_ms);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The index of the region named name among the first n, or n. */
+static size_t region_find(const struct phg_region *regions, size_t n,
+			  const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(regions[i].name, name))
+			break;
+	}
+	return i;
+}
+
+/*
+ * Checks each replica_of against the other regions, written order kept:
+ * it names a region, not its own, that is not a replica and that does not
+ * run after it (the runner waits for a replica to show what its source got).
+ * primary is the index of the primary.
+ */
+static int check_replicas(struct loader *ld, const yaml_node_item_t *items,
+			  const struct phg_region *regions, size_t n,
+			  size_t primary)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct phg_region *r = &regions[i];
+		const yaml_node_t *at;
+		size_t t;
+
+		if (!r->replica_of)
+			continue;
+		at = map_get(ld, node_at(ld, items[i]), "replica_of");
+		t = region_find(regions, n, r->replica_of);
+		if (t == n)
+			return FAIL_AT(ld, at->start_mark,
+				       "region '%.*s' is a replica of unknown "
+				       "region '%.*s'",
+				       QUOTE_MAX, r->name, QUOTE_MAX,
+				       r->replica_of);
+		if (t == i)
+			return FAIL_AT(ld, at->start_mark,
+				       "region '%.*s' cannot be a replica of "
+				       "itself",
+				       QUOTE_MAX, r->name);
+		if (regions[t].replica_of)
+			return FAIL_AT(ld, at->start_mark,
+				       "region '%.*s' is a replica of '%.*s', "
+				       "which is a replica itself: name the "
+				       "region that gets the migrations",
+				       QUOTE_MAX, r->name, QUOTE_MAX,
+				       regions[t].name);
+		if (t != primary && t > i)
+			return FAIL_AT(ld, at->start_mark,
+				       "region '%.*s' is a replica of '%.*s', "
+				       "which runs after it: list the replica "
+				       "after the region it replicates",
+				       QUOTE_MAX, r->name, QUOTE_MAX,
+				       regions[t].name);
+	}
+	return 0;
+}
+
+/*
+ * Loads "regions:" and leaves cfg->regions in the order they run: the
+ * primary first, then the others as written (each keeps its written index).
+ * Names are unique; exactly one region is the primary (a lone region is,
+ * unless it says "primary: false"), and it takes no soak; replicas are
+ * checked by check_replicas. An empty list means no regions.
+ */
+static int load_regions(struct loader *ld, const yaml_node_t *v,
+			struct phg_config *cfg)
+{
+	const yaml_node_item_t *items;
+	struct phg_region *regions, first;
+	char buf[QUOTE_MAX + 8];
+	size_t n, i, j, primary = 0;
+	bool have_primary = false;
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return FAIL_AT(ld, v->start_mark,
+			       "'regions' must be a list of regions, each with "
+			       "'name' and 'database', not %s",
+			       describe(v, buf, sizeof(buf)));
+	items = v->data.sequence.items.start;
+	n = (size_t)(v->data.sequence.items.top - items);
+	if (n == 0)
+		return 0;
+	regions = cfg->regions = phg_xcalloc(n, sizeof(*cfg->regions));
+	if (!regions)
+		return no_memory(ld);
+	for (i = 0; i < n; i++) {
+		const yaml_node_t *entry = node_at(ld, items[i]);
+		struct phg_region *reg = &regions[i];
+
+		/* Counted first so that a half-filled entry is freed too. */
+		cfg->nregions = i + 1;
+		reg->index = i;
+		rc = load_region(ld, entry, reg);
+		if (rc < 0)
+			return rc;
+		j = region_find(regions, i, reg->name);
+		if (j < i)
+			return FAIL_AT(ld,
+				       map_get(ld, entry, "name")->start_mark,
+				       "duplicate region '%.*s' (first at line "
+				       "%d)",
+				       QUOTE_MAX, reg->name, regions[j].line);
+		if (!reg->primary)
+			continue;
+		if (have_primary)
+			return FAIL_AT(
+				ld, map_get(ld, entry, "primary")->start_mark,
+				"region '%.*s' is a second primary (the first "
+				"is '%.*s' at line %d): exactly one region "
+				"runs first",
+				QUOTE_MAX, reg->name, QUOTE_MAX,
+				regions[primary].name, regions[primary].line);
+		have_primary = true;
+		primary = i;
+	}
+	/* A lone region is the primary unless it says otherwise. */
+	if (!have_primary && n == 1 &&
+	    !map_get(ld, node_at(ld, items[0]), "primary")) {
+		regions[0].primary = have_primary = true;
+		primary = 0;
+	}
+	rc = check_replicas(ld, items, regions, n, have_primary ? primary : n);
+	if (rc < 0)
+		return rc;
+	if (!have_primary)
+		return FAIL_AT(ld, ld->key->start_mark,
+			       "'regions' has no primary: mark the region that "
+			       "runs first with 'primary: true'");
+	if (regions[primary].soak_ms > 0)
+		return FAIL_AT(
+			ld,
+			map_get(ld, node_at(ld, items[primary]), "soak")
+				->start_mark,
+			"region '%.*s' is the primary and runs first, so it "
+			"takes no 'soak' (the wait after the previous region)",
+			QUOTE_MAX, regions[primary].name);
+	/* Primary first, the rest as written. */
+	first = regions[primary];
+	memmove(regions + 1, regions, primary * sizeof(*regions));
+	regions[0] = first;
+	return 0;
+}
+
+/*
+ * Checks a schema name phasegate will create and write to: a plain
+ * lower-case identifier (so quoting never changes it), not pg_*.
+ */
+static int schema_value(struct loader *ld, const char *key,
+			const yaml_node_t *v, const char **out)
+{
+	char buf[QUOTE_MAX + 8];
+	const char *text;
+	size_t len;
+	int rc = text_value(ld, key, "a schema name", v, &text);
+
+	if (rc < 0)
+		return rc;
+	len = strlen(text);
+	if (len > PG_IDENT_MAX || (text[0] >= '0' && text[0] <= '9') ||
+	    strspn(text, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+		return FAIL_AT(
+			ld, v->start_mark,
+			"'%s' must be a schema name (lower-case letters, "
+			"digits and '_', not starting with a digit, at "
+			"most %d characters), not %s",
+			key, PG_IDENT_MAX, describe(v, buf, sizeof(buf)));
+	if (phg_has_prefix(text, "pg_"))
+		return FAIL_AT(ld, v->start_mark,
+			       "'%s' cannot be %s: PostgreSQL reserves names "
+			       "starting with 'pg_' for system schemas",
+			       key, describe(v, buf, sizeof(buf)));
+	*out = text;
+	return 0;
+}
+
+/* A timeout PostgreSQL takes: at most INT_MAX milliseconds. */
+static int pg_timeout_value(struct loader *ld, const char *key,
+			    const yaml_node_t *v, long long *ms)
+{
+	char buf[QUOTE_MAX + 8];
+	long long value;
+	int rc = duration_value(ld, key, v, &value);
+
+	if (rc < 0)
+		return rc;
+	if (value > PG_TIMEOUT_MAX_MS)
+		return FAIL_AT(ld, v->start_mark,
+			       "'%s' must be at most %lldms (about 596h), "
+			       "PostgreSQL's limit, not %s",
+			       key, PG_TIMEOUT_MAX_MS,
+			       describe(v, buf, sizeof(buf)));
+	*ms = value;
+	return 0;
+}
+
+/* Loads one key of "migrate:" into m. */
+static int load_migrate_key(struct loader *ld, const yaml_node_t *key,
+			    const yaml_node_t *v,
+			    struct phg_migrate_settings *m)
+{
+	const char *k = scalar_text(key), *text;
+	char buf[QUOTE_MAX + 8];
+	char *copy;
+	int rc;
+
+	if (!strcmp(k, "history_schema")) {
+		rc = schema_value(ld, k, v, &text);
+		if (rc < 0)
+			return rc;
+		copy = phg_strdup(text);
+		if (!copy)
+			return no_memory(ld);
+		free(m->history_schema);
+		m->history_schema = copy;
+		return 0;
+	}
+	if (!strcmp(k, "lock_timeout")) {
+		rc = pg_timeout_value(ld, k, v, &m->lock_timeout_ms);
+		if (rc == 0 && m->lock_timeout_ms == 0)
+			return FAIL_AT(ld, v->start_mark,
+				       "'lock_timeout' must be more than 0: "
+				       "without it a migration waiting for a "
+				       "lock blocks every query queued behind "
+				       "it");
+		return rc;
+	}
+	if (!strcmp(k, "statement_timeout"))
+		return pg_timeout_value(ld, k, v, &m->statement_timeout_ms);
+	if (!strcmp(k, "retries"))
+		return int_value(ld, k, v, 0, RETRIES_MAX, &m->retries);
+	if (!strcmp(k, "retry_backoff"))
+		return duration_value(ld, k, v, &m->retry_backoff_ms);
+	if (!strcmp(k, "advisory_lock_wait"))
+		return duration_value(ld, k, v, &m->advisory_lock_wait_ms);
+	if (!strcmp(k, "replica_wait"))
+		return duration_value(ld, k, v, &m->replica_wait_ms);
+	return FAIL_AT(ld, key->start_mark,
+		       "unknown key %s in 'migrate': it takes "
+		       "'history_schema', 'lock_timeout', "
+		       "'statement_timeout', 'retries', 'retry_backoff', "
+		       "'advisory_lock_wait' and 'replica_wait'",
+		       describe(key, buf, sizeof(buf)));
+}
+
+static int load_migrate(struct loader *ld, const yaml_node_t *v,
+			struct phg_config *cfg)
+{
+	char buf[QUOTE_MAX + 8];
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return FAIL_AT(ld, v->start_mark,
+			       "'migrate' must be a mapping of runner settings "
+			       "such as 'lock_timeout: 5s', not %s",
+			       describe(v, buf, sizeof(buf)));
+	for (const yaml_node_pair_t *p = v->data.mapping.pairs.start;
+	     p < v->data.mapping.pairs.top; p++) {
+		const yaml_node_t *key;
+
+		rc = check_key(ld, v, p, &key);
+		if (rc < 0)
+			return rc;
+		rc = load_migrate_key(ld, key, node_at(ld, p->value),
+				      &cfg->migrate);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* The keys of the top-level mapping, and what checks each value. */
 static const struct top_key {
 	const char *name;
@@ -458,6 +941,8 @@ static const struct top_key {
 	{"runner", load_runner},
 	{"releases", load_releases},
 	{"rules", load_rules},
+	{"regions", load_regions},
+	{"migrate", load_migrate},
 };
 
 static int load_root(struct loader *ld, const yaml_node_t *root,
@@ -489,6 +974,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root,
 		if (i == sizeof(top_keys) / sizeof(top_keys[0]))
 			return FAIL_AT(ld, key->start_mark, "unknown key %s",
 				       describe(key, buf, sizeof(buf)));
+		ld->key = key;
 		rc = top_keys[i].load(ld, node_at(ld, p->value), cfg);
 		if (rc < 0)
 			return rc;
@@ -601,7 +1087,8 @@ static int resolve_migrations(struct loader *ld, struct phg_config *cfg)
  * empty file, or one holding only comments, gives the defaults. A YAML syntax
  * error, a root that is not a mapping, an unknown or duplicate key, a value
  * of the wrong type or out of range, a release without 'name' or 'through',
- * two releases of one name or a second YAML document fail with PHG_ECONFIG,
+ * two releases of one name, regions that break a rule of "regions:" (see
+ * load_regions) or a second YAML document fail with PHG_ECONFIG,
  * err carrying path, line and column (1-based, columns in characters). An
  * unreadable file fails with PHG_EIO. On failure cfg is released (zeroed);
  * on success the caller releases it with phg_config_release.
