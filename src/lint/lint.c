@@ -7,6 +7,7 @@
  */
 #include "lint.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -271,8 +272,15 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 		phg_buf_release(&text);
 		return phg_err_set(err, PHG_ENOMEM, "out of memory");
 	}
-	if (f->linted)
+	if (f->linted) {
 		f->res->files++;
+		/* Findings are reported in file order: remember this one's. */
+		if (phg_map_put(&f->res->file_order, file,
+				(void *)(intptr_t)f->res->files) < 0) {
+			phg_buf_release(&text);
+			return phg_err_set(err, PHG_ENOMEM, "out of memory");
+		}
+	}
 	rc = phg_parse_file2(file, text.data ? text.data : "", text.len,
 			     m->up_start, m->up_end, &f->res->arena,
 			     &f->res->findings, pre_stmt, on_stmt, f, &pf, err);
@@ -354,6 +362,39 @@ static int lint_path(const struct phg_lint_opts *o, struct phg_lint_result *r,
 	return rc;
 }
 
+static long file_rank(const struct phg_lint_result *r, const char *file)
+{
+	return (long)(intptr_t)phg_map_get(&r->file_order, file);
+}
+
+static const struct phg_lint_result *sort_result;
+
+static int finding_cmp(const void *pa, const void *pb)
+{
+	const struct phg_finding *a = pa, *b = pb;
+	long fa = file_rank(sort_result, a->file);
+	long fb = file_rank(sort_result, b->file);
+
+	if (fa != fb)
+		return fa < fb ? -1 : 1;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	if (a->col != b->col)
+		return a->col < b->col ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Orders findings by file (run order), line, column, then as found. */
+static void sort_findings(struct phg_lint_result *r)
+{
+	for (size_t i = 0; i < r->findings.n; i++)
+		r->findings.items[i].seq = i;
+	sort_result = r;
+	qsort(r->findings.items, r->findings.n, sizeof(*r->findings.items),
+	      finding_cmp);
+	sort_result = NULL;
+}
+
 static void count(struct phg_lint_result *r)
 {
 	r->errors = r->warnings = r->suppressed = 0;
@@ -383,6 +424,7 @@ int phg_lint_run(const struct phg_lint_opts *o, struct phg_lint_result *r,
 	memset(r, 0, sizeof(*r));
 	phg_arena_init(&r->arena);
 	r->findings.arena = &r->arena;
+	phg_map_init(&r->file_order, &r->arena);
 	if (o->npaths == 0) {
 		if (!o->have_config)
 			return phg_err_set(
@@ -394,6 +436,7 @@ int phg_lint_run(const struct phg_lint_opts *o, struct phg_lint_result *r,
 	}
 	for (size_t i = 0; i < o->npaths && rc == 0; i++)
 		rc = lint_path(o, r, o->paths[i], err);
+	sort_findings(r);
 	count(r);
 	return rc;
 }
@@ -403,6 +446,7 @@ void phg_lint_result_release(struct phg_lint_result *r)
 	phg_findings_release(&r->findings);
 	phg_vec_release(&r->stmts);
 	phg_vec_release(&r->releases);
+	phg_map_release(&r->file_order);
 	free(r->migrations);
 	phg_source_release(&r->set);
 	phg_arena_release(&r->arena);

@@ -58,8 +58,9 @@ struct phg_lint_result {
 	struct phg_vec stmts;	      /* statements of the linted releases */
 	struct phg_vec releases;      /* struct phg_lint_release * */
 	size_t errors, warnings, suppressed;
-	size_t phases[4]; /* statements per phase */
-	size_t files;	  /* migrations read */
+	size_t phases[4];	   /* statements per phase */
+	size_t files;		   /* migrations linted */
+	struct phg_map file_order; /* path -> 1-based rank, for sorting */
 	/* With opts.collect: every migration of the (single) folder, in
 	   order, and the folder's migration set (owned). */
 	struct phg_lint_migration *migrations;

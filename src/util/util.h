@@ -140,6 +140,7 @@ struct phg_finding {
 	char *source_line; /* the line at line:col, for the caret (arena) */
 	bool suppressed;   /* an ignore comment matched */
 	int release;	   /* index of the release it belongs to */
+	size_t seq;	   /* order found, to keep sorting stable */
 };
 
 /* Findings of a run; items are allocated from the run arena. */
