@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config git python3 time clang-format
   libpg-query-dev libprotobuf-c-dev libcjson-dev libyaml-dev libssl-dev
   libpq-dev libsqlite3-dev libcurl4-openssl-dev check
+  postgresql-15 postgresql-client-15
 )
 
 missing=()
@@ -14,10 +15,26 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
 if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The integration tests start their own clusters (tests/pg_cluster.c) and
+# never use the system cluster that the postgresql package may create
+# (/etc/postgresql/15/main): stop it if the package started it, and keep it
+# from starting at boot.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  pg_lsclusters -h 2>/dev/null | while read -r ver name _port status _rest; do
+    case "$status" in
+      online*) $sudo pg_ctlcluster "$ver" "$name" stop || true ;;
+    esac
+    conf="/etc/postgresql/$ver/$name/start.conf"
+    if [ -f "$conf" ] && grep -qx 'auto' "$conf"; then
+      $sudo sed -i 's/^auto$/manual/' "$conf"
+    fi
+  done
 fi
 echo "install-deps: all packages present"

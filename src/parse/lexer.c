@@ -14,8 +14,11 @@ void phg_cursor_init(struct phg_cursor *c, const char *text, size_t pos)
 	c->line = 1;
 	c->col = 1;
 	c->line_start = 0;
-	/* A BOM at the start of the file is not a column. */
-	if (pos >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+	/*
+	 * A BOM at the start of the file is not a column, wherever the cursor
+	 * goes (strncmp: the text may be shorter than a BOM).
+	 */
+	if (strncmp(text, "\xef\xbb\xbf", 3) == 0) {
 		c->pos = 3;
 		c->line_start = 3;
 	}
@@ -84,12 +87,15 @@ static bool is_rule_char(char ch)
 	       ch == '-' || (ch >= 'A' && ch <= 'Z');
 }
 
-/* Reads "phasegate:ignore rule[,rule] reason" from a line comment body. */
-static int read_ignore(const char *s, size_t i, size_t eol,
+/*
+ * Reads "phasegate:ignore rule[,rule] reason" from the line comment at s[at]
+ * ("--" included); other comments leave ig as it was.
+ */
+static int read_ignore(const char *s, size_t at, size_t eol,
 		       struct phg_arena *arena, struct phg_ignore *ig)
 {
 	static const char tag[] = "phasegate:ignore";
-	size_t n = sizeof(tag) - 1;
+	size_t n = sizeof(tag) - 1, i = at + 2;
 
 	while (i < eol && (s[i] == ' ' || s[i] == '\t'))
 		i++;
@@ -109,7 +115,8 @@ static int read_ignore(const char *s, size_t i, size_t eol,
 		if (i == b)
 			break;
 		if (ig->n < PHG_MAX_IGNORES) {
-			ig->rules[ig->n] = phg_arena_strndup(arena, s + b, i - b);
+			ig->rules[ig->n] =
+				phg_arena_strndup(arena, s + b, i - b);
 			if (!ig->rules[ig->n])
 				return PHG_ENOMEM;
 			ig->n++;
@@ -132,6 +139,7 @@ static int read_ignore(const char *s, size_t i, size_t eol,
 		eol--;
 	ig->has_reason = eol > i;
 	ig->found = true;
+	ig->comment_at = at;
 	return 0;
 }
 
@@ -148,10 +156,8 @@ int phg_skip_to_token(const char *s, size_t i, size_t end,
 			while (eol < end && s[eol] != '\n')
 				eol++;
 			if (ig) {
-				int rc;
+				int rc = read_ignore(s, i, eol, arena, ig);
 
-				ig->comment_at = i;
-				rc = read_ignore(s, i + 2, eol, arena, ig);
 				if (rc < 0)
 					return rc;
 			}

@@ -57,9 +57,9 @@ static const char *line_text(struct parse_run *r, size_t line_start)
 				 e - line_start);
 }
 
-static struct phg_finding *add_finding_at(struct parse_run *r,
-					  const char *rule, size_t at,
-					  const char *msg, const char *help)
+static struct phg_finding *add_finding_at(struct parse_run *r, const char *rule,
+					  size_t at, const char *msg,
+					  const char *help)
 {
 	struct phg_finding *f;
 
@@ -173,14 +173,22 @@ static int report_unanalyzable(struct parse_run *r, struct phg_stmt *s,
 	return 0;
 }
 
+/* Gives s its tree; the type name is copied, as it outlives the tree. */
+static int set_tree(struct parse_run *r, struct phg_stmt *s, const cJSON *node)
+{
+	const char *type = phg_node_type(node);
+
+	s->tree = node;
+	s->node_type = type ? phg_arena_strdup(r->arena, type) : NULL;
+	return type && !s->node_type ? PHG_ENOMEM : 0;
+}
+
 /* Runs the statement callback and drops the tree pointer afterwards. */
 static int deliver(struct parse_run *r, struct phg_stmt *s, const cJSON *node)
 {
-	int rc = 0;
+	int rc = set_tree(r, s, node);
 
-	s->tree = node;
-	s->node_type = node ? phg_node_type(node) : NULL;
-	if (r->pre)
+	if (rc == 0 && r->pre)
 		rc = r->pre(s, r->ctx);
 	if (rc == 0 && r->fn)
 		rc = r->fn(s, r->ctx);
@@ -255,29 +263,142 @@ out:
 	return rc;
 }
 
-/* Split mode: scanner boundaries, then one parse per statement. */
+static bool is_space_or_semicolon(char ch)
+{
+	return ch == ';' || ch == ' ' || ch == '\t' || ch == '\n' ||
+	       ch == '\r' || ch == '\f' || ch == '\v';
+}
+
+/* Case-insensitive search for an ASCII word in s[0, n). */
+static bool mentions(const char *s, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+
+	for (size_t i = 0; i + w <= n; i++) {
+		size_t k = 0;
+
+		while (k < w && (s[i + k] | 0x20) == word[k])
+			k++;
+		if (k == w)
+			return true;
+	}
+	return false;
+}
+
+/* Parses input[from, to) alone: 0 parsed, 1 failed at its end, -1 other. */
+static int try_parse(const char *input, size_t from, size_t to)
+{
+	char *copy = phg_strndup(input + from, to - from);
+	PgQueryParseResult res;
+	int rc;
+
+	if (!copy)
+		return -1;
+	res = pg_query_parse(copy);
+	rc = 0;
+	if (res.error)
+		rc = strstr(res.error->message, "at end of input") ? 1 : -1;
+	pg_query_free_parse_result(res);
+	free(copy);
+	return rc;
+}
+
+/* Pieces a BEGIN ATOMIC body may span; more is not tried. */
+#define PHG_ATOMIC_MAX_PIECES 256
+
+/*
+ * The scanner ends a statement at every semicolon outside parentheses, so a
+ * function body in BEGIN ATOMIC ... END comes in pieces. When piece i
+ * mentions ATOMIC and fails at its end, the next pieces are added while the
+ * parse keeps failing there; the first text that parses is the statement
+ * (*to is moved to its end). Returns the index of its last piece, or i.
+ */
+static int join_atomic(const char *input, size_t inlen, bool whole_input,
+		       const PgQuerySplitResult *sp, int i, size_t *to)
+{
+	size_t from = (size_t)sp->stmts[i]->stmt_location;
+
+	if (!mentions(input + from, *to - from, "atomic") ||
+	    try_parse(input, from, *to) != 1)
+		return i;
+	for (int j = i + 1; j < sp->n_stmts && j <= i + PHG_ATOMIC_MAX_PIECES;
+	     j++) {
+		size_t end = (size_t)(sp->stmts[j]->stmt_location +
+				      sp->stmts[j]->stmt_len);
+		bool last = end >= inlen || input[end] != ';';
+		int rc;
+
+		if (last && !whole_input)
+			break;
+		if (last)
+			end = inlen;
+		rc = try_parse(input, from, end);
+		if (rc == 0) {
+			*to = end;
+			return j;
+		}
+		if (rc < 0 || last)
+			break;
+	}
+	return i;
+}
+
+/*
+ * Split mode: scanner boundaries, then one parse per statement. The scanner
+ * cannot be trusted past bad input: it fails at an unterminated quote or
+ * comment, and after an unbalanced parenthesis it returns no more
+ * statements, silently. So only the statements it ends with a semicolon
+ * (before an unterminated token: the text before it is split again) are
+ * taken from it (BEGIN ATOMIC bodies joined again), and whatever follows
+ * the last of them is parsed as one more statement, whose error becomes the
+ * finding.
+ */
 static int parse_split(struct parse_run *r, const char *input, size_t inlen)
 {
-	PgQuerySplitResult sp;
+	PgQuerySplitResult sp, again = {0};
+	const PgQuerySplitResult *use = &sp;
+	size_t scan_end = inlen, done = 0, before;
+	char *prefix = NULL;
 	int rc = 0;
 
 	parser_used = true;
 	sp = pg_query_split_with_scanner(input);
 	if (sp.error) {
-		/* Unterminated quote or comment: nothing can be split. */
-		rc = report_syntax_error(r, 0, inlen, sp.error);
-		goto out;
+		if (sp.error->cursorpos > 0)
+			scan_end = phg_cursor_char_to_byte(
+				input, inlen, (size_t)sp.error->cursorpos - 1);
+		else
+			scan_end = 0;
+		prefix = phg_strndup(input, scan_end);
+		if (!prefix) {
+			rc = PHG_ENOMEM;
+			goto out;
+		}
+		again = pg_query_split_with_scanner(prefix);
+		use = &again;
 	}
-	for (int i = 0; i < sp.n_stmts && rc == 0; i++) {
-		size_t from = (size_t)sp.stmts[i]->stmt_location;
-		size_t n = (size_t)sp.stmts[i]->stmt_len;
-		size_t to = n ? from + n : inlen;
+	for (int i = 0; !use->error && i < use->n_stmts && rc == 0; i++) {
+		size_t from = (size_t)use->stmts[i]->stmt_location;
+		size_t to = from + (size_t)use->stmts[i]->stmt_len;
 
-		if (from > inlen || to > inlen)
+		if (from < done || to >= scan_end || input[to] != ';')
 			break;
+		i = join_atomic(input, scan_end, !sp.error, use, i, &to);
 		rc = parse_one(r, from, to);
+		done = to < inlen ? to + 1 : inlen;
 	}
+	while (done < inlen && is_space_or_semicolon(input[done]))
+		done++;
+	before = r->out->n;
+	if (rc == 0 && done < inlen)
+		rc = parse_one(r, done, inlen);
+	/* Only an unterminated comment was left: no statement holds it. */
+	if (rc == 0 && sp.error && r->out->n == before)
+		rc = report_syntax_error(r, 0, inlen, sp.error);
 out:
+	if (prefix)
+		pg_query_free_split_result(again);
+	free(prefix);
 	pg_query_free_split_result(sp);
 	return rc;
 }
@@ -317,10 +438,10 @@ static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
 		rc = new_stmt(r, r->base + from, r->base + to, &s);
 		if (rc < 0)
 			break;
-		if (s) {
-			s->tree = phg_field(item, "stmt");
-			s->node_type = phg_node_type(s->tree);
-		}
+		if (s)
+			rc = set_tree(r, s, phg_field(item, "stmt"));
+		if (rc < 0)
+			break;
 	}
 	for (size_t i = 0; rc == 0 && r->pre && i < r->out->n; i++)
 		rc = r->pre(r->out->stmts[i], r->ctx);
@@ -355,8 +476,8 @@ static int check_encoding(struct parse_run *r, size_t start, size_t end)
 	return 1;
 }
 
-int phg_parse_file(const char *file, const char *text, size_t len,
-		   size_t start, size_t end, struct phg_arena *arena,
+int phg_parse_file(const char *file, const char *text, size_t len, size_t start,
+		   size_t end, struct phg_arena *arena,
 		   struct phg_findings *findings, phg_stmt_fn fn, void *ctx,
 		   struct phg_parsed_file *out, struct phg_err *err)
 {
