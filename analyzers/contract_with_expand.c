@@ -104,7 +104,7 @@ static int check(const struct phg_analyzer *self,
 				verb(u->target), u->stmt->file, u->stmt->line);
 		} else if (c->target->access == PHG_ACCESS_TIGHTEN &&
 			   (c->target->flags & new_col) == new_col &&
-			   (u = find_add(g, c)) != NULL && u->stmt != c->stmt) {
+			   (u = find_add(g, c)) != NULL) {
 			rc = phg_rule_report(
 				self, ctx, c->stmt, help_tighten,
 				"%s makes '%s' reject NULL, but this release "

@@ -24,7 +24,11 @@ static bool is_old_contract(const struct phg_stmt *s, int release)
 	return false;
 }
 
-/* An expand or backfill of something the release does not also remove. */
+/*
+ * An expand or backfill of something the release does not also remove: a
+ * CHECK created and dropped in the release is temporary; dropping an older
+ * one is an expand green needs before the cutover.
+ */
 static bool is_lasting_expand(const struct phg_gate *g,
 			      const struct phg_stmt *s)
 {
@@ -35,8 +39,11 @@ static bool is_lasting_expand(const struct phg_gate *g,
 	for (size_t i = 0; i < s->ntargets; i++) {
 		const struct phg_target *t = &s->targets[i];
 
-		if (t->access != PHG_ACCESS_READ &&
-		    !phg_gate_removes(g, t->object))
+		/* Only what this release creates and removes is temporary. */
+		bool temporary = t->origin == g->release &&
+				 phg_gate_removes(g, t->object);
+
+		if (t->access != PHG_ACCESS_READ && !temporary)
 			return true;
 	}
 	return false;

@@ -6,8 +6,8 @@
  * type widening, CREATE OR REPLACE, SET NOT NULL against defaults, and the
  * statements that cannot run in a transaction.
  *
- * Tests marked "KNOWN BUG" assert the correct behaviour and fail until
- * classify/ or model/ is fixed; each says what it gets instead.
+ * Tests marked "Regression" guard bugs that were found and fixed; each
+ * says what the code did before the fix.
  */
 #include <check.h>
 #include <stdio.h>
@@ -555,8 +555,8 @@ START_TEST(test_targets_constraints)
 END_TEST
 
 /*
- * KNOWN BUG (model: constraints have no origin): a constraint's origin is
- * looked up with phg_model_object_origin, but constraints are kept only on
+ * Regression, fixed (model: constraints have no origin): a constraint's origin
+ * is looked up with phg_model_object_origin, but constraints are kept only on
  * their table (the model's "constraints" map is never filled), so every
  * constraint target has origin -1, as if it were in production. Input:
  * release 2 "ALTER TABLE t ADD CONSTRAINT ck CHECK (n > 0) NOT VALID" then
@@ -693,8 +693,8 @@ START_TEST(test_origins_table_new_in_release)
 END_TEST
 
 /*
- * KNOWN BUG (classify, targets.c cl_column_target): the columns CREATE TABLE
- * creates are flagged PHG_TF_EXISTING_TABLE, because the statement is
+ * Regression, fixed (classify, targets.c cl_column_target): the columns CREATE
+ * TABLE creates are flagged PHG_TF_EXISTING_TABLE, because the statement is
  * classified before the model knows its table (origin -1 < release). Input
  * "CREATE TABLE fresh (id int)" in release 2: expected public.fresh.id
  * without PHG_TF_EXISTING_TABLE; actual flags include it.
@@ -809,7 +809,7 @@ START_TEST(test_create_or_replace)
 END_TEST
 
 /*
- * KNOWN BUG (model, replay.c drop_stmt): DROP FUNCTION (and DROP TYPE,
+ * Regression, fixed (model, replay.c drop_stmt): DROP FUNCTION (and DROP TYPE,
  * DROP SCHEMA) do not remove the object from the model, because only
  * List-shaped names are read, not ObjectWithArgs / TypeName / String. Input:
  * release 1 "CREATE FUNCTION f() ...", release 2 "DROP FUNCTION f()",
@@ -831,7 +831,7 @@ START_TEST(test_replace_dropped_function)
 END_TEST
 
 /*
- * KNOWN BUG (classify, classify.c dispatch of CreateSchemaStmt): CREATE
+ * Regression, fixed (classify, classify.c dispatch of CreateSchemaStmt): CREATE
  * SCHEMA's target object is phg_field_str(st, "schemaname"), a pointer into
  * the parse tree, not copied to the arena: once the file's tree is freed the
  * target's name is freed memory (seen as garbage; a use-after-free under
@@ -859,8 +859,8 @@ START_TEST(test_schema_target_names)
 END_TEST
 
 /*
- * KNOWN BUG (classify, classify.c dml_stmt): an INSERT ... SELECT reads the
- * columns of its query, but only its written columns become targets, so a
+ * Regression, fixed (classify, classify.c dml_stmt): an INSERT ... SELECT reads
+ * the columns of its query, but only its written columns become targets, so a
  * backfill that copies old columns into a new table does not "read" them
  * (DESIGN: a backfill that reads an object counts for
  * contract-with-expand). Input "INSERT INTO archive (id, note) SELECT id,
@@ -887,9 +887,9 @@ START_TEST(test_insert_select_reads)
 END_TEST
 
 /*
- * KNOWN BUG (classify, alter.c AT_ColumnDefault): SET DEFAULT NULL removes
- * the default just as DROP DEFAULT does (old writers that omit the column
- * now store NULL), and the model records it so, but it is classified as
+ * Regression, fixed (classify, alter.c AT_ColumnDefault): SET DEFAULT NULL
+ * removes the default just as DROP DEFAULT does (old writers that omit the
+ * column now store NULL), and the model records it so, but it is classified as
  * SET DEFAULT: expand, relax. Input "ALTER TABLE t ALTER COLUMN n SET
  * DEFAULT NULL": expected contract with public.t.n tighten; actual expand
  * alter_table.set_default with public.t.n relax.
@@ -907,7 +907,7 @@ START_TEST(test_set_default_null_is_drop_default)
 END_TEST
 
 /*
- * KNOWN BUG (classify, classify.c AlterDomainStmt): only ADD CONSTRAINT
+ * Regression, fixed (classify, classify.c AlterDomainStmt): only ADD CONSTRAINT
  * (subtype "C") is a contract; SET NOT NULL ("N") and VALIDATE CONSTRAINT
  * ("V") tighten a domain just as they tighten a column, yet are "none".
  * Input "ALTER DOMAIN posint SET NOT NULL": expected contract; actual none

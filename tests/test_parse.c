@@ -1146,9 +1146,9 @@ START_TEST(test_e2e_normal_input)
 	char *out;
 
 	/*
-	 * KNOWN BUG (lint, lint.c sort_findings): with no finding at all it
-	 * calls qsort(NULL, 0, ...), which the sanitizer build stops with
-	 * "null pointer passed as argument 1": exit 1 instead of 0 there.
+	 * Regression, fixed (lint, lint.c sort_findings): with no finding at
+	 * all it calls qsort(NULL, 0, ...), which the sanitizer build stops
+	 * with "null pointer passed as argument 1": exit 1 instead of 0 there.
 	 */
 	ck_assert_int_eq(lint_file("0001_empty.sql", "", 0, "text", &out), 0);
 	free(out);

@@ -281,7 +281,13 @@ static int alter_cmd(struct alter_ctx *a, const cJSON *cmd)
 	if (!strcmp(st, "AT_AddColumn") || !strcmp(st, "AT_AddColumnRecurse"))
 		return add_column(a, cmd);
 	if (!strcmp(st, "AT_ColumnDefault"))
-		return phg_field(cmd, "def")
+		/* SET DEFAULT NULL takes the default away, like DROP. */
+		return phg_field(cmd, "def") &&
+				       !phg_field_bool(
+					       phg_node_get(
+						       phg_field(cmd, "def"),
+						       "A_Const"),
+					       "isnull")
 			       ? column_action(a, cmd, PHG_KIND_SET_DEFAULT,
 					       PHG_PHASE_EXPAND,
 					       PHG_ACCESS_RELAX, 0)

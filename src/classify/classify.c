@@ -16,8 +16,7 @@ static const char *last_name(const cJSON *list)
 	return phg_node_sval(last);
 }
 
-/* "schema.name" of a qualified name list: [schema,] name. */
-static const char *list_qname(struct cl_run *r, const cJSON *list)
+const char *phg_list_qname(struct phg_arena *arena, const cJSON *list)
 {
 	const char *parts[3] = {NULL, NULL, NULL};
 	const cJSON *it;
@@ -29,12 +28,17 @@ static const char *list_qname(struct cl_run *r, const cJSON *list)
 			parts[n] = phg_node_sval(it);
 		n++;
 	}
-	if (n == 0 || !parts[n > 3 ? 2 : n - 1])
+	if (n == 0 || n > 3 || !parts[n - 1])
 		return NULL;
 	if (n == 1)
-		return phg_qname(r->arena, NULL, parts[0]);
-	return phg_qname(r->arena, parts[n >= 3 ? 1 : 0],
-			 parts[n >= 3 ? 2 : 1]);
+		return phg_qname(arena, NULL, parts[0]);
+	/* [catalog,] schema, name */
+	return phg_qname(arena, parts[n - 2], parts[n - 1]);
+}
+
+static const char *list_qname(struct cl_run *r, const cJSON *list)
+{
+	return phg_list_qname(r->arena, list);
 }
 
 static int create_table(struct cl_run *r, const cJSON *st)
@@ -55,6 +59,9 @@ static int create_table(struct cl_run *r, const cJSON *st)
 			rc = cl_column_target(r, table, col, PHG_ACCESS_CREATE,
 					      0);
 	}
+	/* The model does not know the table yet: it is not an old one. */
+	for (size_t i = 0; i < r->ntargets; i++)
+		r->targets[i].flags &= ~PHG_TF_EXISTING_TABLE;
 	return rc;
 }
 
@@ -121,29 +128,31 @@ static enum phg_kind drop_kind(const char *type, enum phg_access *access)
 	return PHG_KIND_DROP_OTHER;
 }
 
-/* The qualified name of one object in a DropStmt's "objects" list. */
-static const char *drop_object_name(struct cl_run *r, enum phg_kind kind,
-				    const cJSON *obj)
+const char *phg_drop_object_name(struct phg_arena *arena, const char *type,
+				 const cJSON *obj)
 {
 	const cJSON *list = phg_field(phg_node_get(obj, "List"), "items");
 	const cJSON *owa = phg_node_get(obj, "ObjectWithArgs");
 	const cJSON *tn = phg_node_get(obj, "TypeName");
 
 	if (owa)
-		return list_qname(r, phg_field(owa, "objname"));
+		return phg_list_qname(arena, phg_field(owa, "objname"));
 	if (tn)
-		return list_qname(r, phg_field(tn, "names"));
+		return phg_list_qname(arena, phg_field(tn, "names"));
+	/* Schemas, extensions, languages...: names outside any schema. */
 	if (phg_node_sval(obj))
-		return phg_qname(r->arena, NULL, phg_node_sval(obj));
+		return phg_arena_strdup(arena, phg_node_sval(obj));
 	if (!list)
 		return NULL;
-	if (kind == PHG_KIND_DROP_TRIGGER || kind == PHG_KIND_DROP_POLICY) {
+	if (phg_streq(type, "OBJECT_TRIGGER") ||
+	    phg_streq(type, "OBJECT_POLICY") ||
+	    phg_streq(type, "OBJECT_RULE")) {
 		/* [schema,] table, name: the object lives on the table. */
 		const char *name = last_name(list);
 
-		return name ? phg_qname(r->arena, NULL, name) : NULL;
+		return name ? phg_qname(arena, NULL, name) : NULL;
 	}
-	return list_qname(r, list);
+	return phg_list_qname(arena, list);
 }
 
 static int drop_stmt(struct cl_run *r, const cJSON *st)
@@ -159,7 +168,8 @@ static int drop_stmt(struct cl_run *r, const cJSON *st)
 	rc = cl_action(r, kind, PHG_PHASE_CONTRACT, st);
 	cJSON_ArrayForEach(it, phg_field(st, "objects"))
 	{
-		const char *name = drop_object_name(r, kind, it);
+		const char *name = phg_drop_object_name(
+			r->arena, phg_field_str(st, "removeType"), it);
 
 		if (rc < 0 || !name)
 			continue;
@@ -259,7 +269,12 @@ static int dml_stmt(struct cl_run *r, enum phg_kind kind, const cJSON *st)
 					return rc;
 			}
 		}
-		return any ? 0 : cl_table_target(r, table, PHG_ACCESS_WRITE);
+		if (!any)
+			rc = cl_table_target(r, table, PHG_ACCESS_WRITE);
+		/* INSERT ... SELECT reads what its query reads. */
+		return rc < 0 ? rc
+			      : cl_reads(r, NULL, NULL,
+					 phg_field(st, "selectStmt"));
 	}
 	rc = cl_table_target(r, table, PHG_ACCESS_WRITE);
 	if (rc == 0 && kind == PHG_KIND_DELETE)
@@ -434,6 +449,38 @@ static bool has_concurrently_param(const cJSON *st)
 	return false;
 }
 
+/*
+ * ALTER DOMAIN: adding or validating a constraint and SET NOT NULL tighten
+ * every column of the domain (contract); dropping them relaxes (expand).
+ */
+static int alter_domain(struct cl_run *r, const cJSON *st)
+{
+	const char *sub = phg_field_str(st, "subtype");
+	const char *domain = list_qname(r, phg_field(st, "typeName"));
+	enum phg_kind kind = PHG_KIND_ALTER_DOMAIN_OTHER;
+	enum phg_phase phase = PHG_PHASE_NONE;
+	enum phg_access access = PHG_ACCESS_RELAX;
+	int rc;
+
+	if (phg_streq(sub, "C")) {
+		kind = PHG_KIND_ALTER_DOMAIN_ADD_CONSTRAINT;
+		phase = PHG_PHASE_CONTRACT;
+	} else if (phg_streq(sub, "O") || phg_streq(sub, "V")) {
+		phase = PHG_PHASE_CONTRACT;
+	} else if (phg_streq(sub, "N") || phg_streq(sub, "X")) {
+		phase = PHG_PHASE_EXPAND;
+	} else if (phg_streq(sub, "T")) {
+		phase = phg_field(st, "def") ? PHG_PHASE_EXPAND
+					     : PHG_PHASE_CONTRACT;
+	}
+	if (phase == PHG_PHASE_CONTRACT)
+		access = PHG_ACCESS_TIGHTEN;
+	rc = cl_action(r, kind, phase, st);
+	if (rc == 0 && domain && phase != PHG_PHASE_NONE)
+		rc = cl_object_target(r, domain, access);
+	return rc;
+}
+
 /* Merges what one statement inside a DO block does into the block. */
 static int merge_inner(struct phg_stmt *inner, void *vr)
 {
@@ -569,8 +616,11 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 			phg_rangevar_qname(r->arena, phg_field(st, "sequence")),
 			st);
 	if (!strcmp(type, "CreateSchemaStmt"))
-		return create_named(r, PHG_KIND_CREATE_SCHEMA,
-				    phg_field_str(st, "schemaname"), st);
+		return create_named(
+			r, PHG_KIND_CREATE_SCHEMA,
+			phg_arena_strdup(r->arena,
+					 phg_field_str(st, "schemaname")),
+			st);
 	if (!strcmp(type, "CreateExtensionStmt"))
 		return cl_action(r, PHG_KIND_CREATE_EXTENSION, PHG_PHASE_EXPAND,
 				 st);
@@ -592,14 +642,8 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 				 st);
 	if (!strcmp(type, "AlterEnumStmt"))
 		return alter_enum(r, st);
-	if (!strcmp(type, "AlterDomainStmt")) {
-		bool add = phg_streq(phg_field_str(st, "subtype"), "C");
-
-		return cl_action(r,
-				 add ? PHG_KIND_ALTER_DOMAIN_ADD_CONSTRAINT
-				     : PHG_KIND_ALTER_DOMAIN_OTHER,
-				 add ? PHG_PHASE_CONTRACT : PHG_PHASE_NONE, st);
-	}
+	if (!strcmp(type, "AlterDomainStmt"))
+		return alter_domain(r, st);
 	if (!strcmp(type, "AlterObjectSchemaStmt"))
 		return cl_action(r, PHG_KIND_SET_SCHEMA, PHG_PHASE_CONTRACT,
 				 st);

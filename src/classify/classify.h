@@ -26,6 +26,17 @@ int phg_classify(struct phg_stmt *stmt, const struct phg_model *model,
  */
 const char *phg_rangevar_qname(struct phg_arena *arena, const cJSON *rangevar);
 
+/* "schema.name" of a name list ([catalog,] [schema,] name), in arena. */
+const char *phg_list_qname(struct phg_arena *arena, const cJSON *list);
+
+/*
+ * The name of one object of a DropStmt's "objects" list, as targets name it
+ * ("schema.name"; bare for schemas and extensions), in arena; type is the
+ * DropStmt's removeType.
+ */
+const char *phg_drop_object_name(struct phg_arena *arena, const char *type,
+				 const cJSON *obj);
+
 /*
  * Whether evaluating expr may give a different value per row: a call of a
  * volatile function (random(), gen_random_uuid(), clock_timestamp(),

@@ -98,6 +98,11 @@ int cl_column_target(struct cl_run *r, const char *table, const char *column,
 
 	if (!obj)
 		return PHG_ENOMEM;
+	/* A column an earlier action of this statement adds is new. */
+	for (size_t i = 0; i < r->ntargets; i++)
+		if (r->targets[i].access == PHG_ACCESS_CREATE &&
+		    strcmp(r->targets[i].object, obj) == 0)
+			origin = r->release;
 	if (phg_model_table_origin(r->model, table) < r->release)
 		flags |= PHG_TF_EXISTING_TABLE;
 	return cl_target(r, obj, access, flags | PHG_TF_COLUMN, origin);
@@ -114,11 +119,15 @@ int cl_object_target(struct cl_run *r, const char *qname,
 	return cl_target(r, qname, access, 0, origin);
 }
 
-/* Relations a query reads from, with their aliases, for column refs. */
+/*
+ * Relations a query reads from, with their aliases, for column refs; a
+ * subquery's scope has its enclosing query's as parent (correlation).
+ */
 struct rel_scope {
 	const char *qname[16];
 	const char *alias[16];
 	size_t n;
+	const struct rel_scope *parent;
 };
 
 static void scope_add_rangevar(struct cl_run *r, struct rel_scope *sc,
@@ -163,11 +172,43 @@ static void scope_add_from(struct cl_run *r, struct rel_scope *sc,
 	cJSON_ArrayForEach(it, from) scope_add_item(r, sc, it, 0);
 }
 
+/*
+ * The relation a bare column belongs to: the only one in scope, else the
+ * one the model knows has that column, else the first.
+ */
+static const char *bare_owner(struct cl_run *r, const struct rel_scope *sc,
+			      const char *col)
+{
+	for (; sc; sc = sc->parent) {
+		if (sc->n == 0)
+			continue;
+		if (sc->n == 1)
+			return sc->qname[0];
+		for (size_t i = 0; i < sc->n; i++)
+			if (phg_model_column(
+				    phg_model_table(r->model, sc->qname[i]),
+				    col))
+				return sc->qname[i];
+		return sc->qname[0];
+	}
+	return NULL;
+}
+
+static const char *alias_owner(const struct rel_scope *sc, const char *alias)
+{
+	for (; sc; sc = sc->parent)
+		for (size_t i = 0; i < sc->n; i++)
+			if (phg_streq(sc->alias[i], alias))
+				return sc->qname[i];
+	return NULL;
+}
+
 /* Adds a read target for a ColumnRef resolved against the scope. */
 static int read_colref(struct cl_run *r, const struct rel_scope *sc,
 		       const cJSON *colref)
 {
 	const char *parts[3] = {NULL, NULL, NULL};
+	const char *owner;
 	const cJSON *it;
 	size_t n = 0;
 
@@ -178,18 +219,46 @@ static int read_colref(struct cl_run *r, const struct rel_scope *sc,
 		n++;
 	}
 	if (n == 1 && parts[0]) {
-		/* Bare column: the first relation (the statement's target). */
-		if (sc->n == 0)
-			return 0;
-		return cl_column_target(r, sc->qname[0], parts[0],
-					PHG_ACCESS_READ, 0);
+		owner = bare_owner(r, sc, parts[0]);
+		return owner ? cl_column_target(r, owner, parts[0],
+						PHG_ACCESS_READ, 0)
+			     : 0;
 	}
 	if (n == 2 && parts[0] && parts[1]) {
-		for (size_t i = 0; i < sc->n; i++)
-			if (phg_streq(sc->alias[i], parts[0]))
-				return cl_column_target(r, sc->qname[i],
-							parts[1],
-							PHG_ACCESS_READ, 0);
+		owner = alias_owner(sc, parts[0]);
+		return owner ? cl_column_target(r, owner, parts[1],
+						PHG_ACCESS_READ, 0)
+			     : 0;
+	}
+	return 0;
+}
+
+static int collect_reads(struct cl_run *r, const struct rel_scope *sc,
+			 const cJSON *node, int depth);
+
+/* A (sub)query: its own FROM scope, its enclosing one as parent. */
+static int select_reads(struct cl_run *r, const struct rel_scope *parent,
+			const cJSON *sel, int depth)
+{
+	struct rel_scope sub = {.parent = parent};
+	const cJSON *it;
+	int rc = 0;
+
+	if (!sel || depth > 2000)
+		return 0;
+	if (phg_field(sel, "larg") || phg_field(sel, "rarg")) {
+		rc = select_reads(r, parent, phg_field(sel, "larg"), depth + 1);
+		if (rc == 0)
+			rc = select_reads(r, parent, phg_field(sel, "rarg"),
+					  depth + 1);
+		return rc;
+	}
+	scope_add_from(r, &sub, phg_field(sel, "fromClause"));
+	cJSON_ArrayForEach(it, sel)
+	{
+		rc = collect_reads(r, &sub, it, depth + 1);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -204,13 +273,12 @@ static int collect_reads(struct cl_run *r, const struct rel_scope *sc,
 		return 0;
 	if (cJSON_IsObject(node)) {
 		const cJSON *cr = phg_node_get(node, "ColumnRef");
+		const cJSON *sel = phg_node_get(node, "SelectStmt");
 
 		if (cr)
 			return read_colref(r, sc, cr);
-		/* A subquery has its own scope: not followed. */
-		if (phg_node_get(node, "SelectStmt") ||
-		    phg_node_get(node, "SubLink"))
-			return 0;
+		if (sel)
+			return select_reads(r, sc, sel, depth + 1);
 	}
 	if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
 		cJSON_ArrayForEach(it, node)

@@ -94,6 +94,30 @@ static int finish_gate(struct lint_folder *f)
 	return rc;
 }
 
+/*
+ * The parser reports its findings as errors; the config may lower or turn
+ * off the ones it allows to (unanalyzable-statement).
+ */
+static void apply_parser_severities(struct lint_folder *f, size_t from)
+{
+	struct phg_findings *fs = &f->res->findings;
+	size_t k = from;
+
+	for (size_t i = from; i < fs->n; i++) {
+		struct phg_finding *fi = &fs->items[i];
+
+		for (size_t a = 0; phg_analyzers[a]; a++)
+			if (phg_analyzers[a]->id == fi->rule ||
+			    strcmp(phg_analyzers[a]->id, fi->rule) == 0) {
+				fi->severity = f->severity[a];
+				break;
+			}
+		if (fi->severity != PHG_SEV_OFF)
+			fs->items[k++] = *fi;
+	}
+	fs->n = k;
+}
+
 /* First pass over a file: learn what the runner will learn. */
 static int pre_stmt(struct phg_stmt *s, void *vf)
 {
@@ -228,8 +252,12 @@ static int on_stmt(struct phg_stmt *s, void *vf)
 		rc = run_stmt_rules(f, s);
 		if (rc == 0)
 			rc = phg_vec_push(&f->res->stmts, s);
-		if (rc == 0)
-			rc = phg_gate_add(&f->gate, s, f->mig_index);
+		if (rc < 0)
+			return rc;
+	}
+	/* A file PATH is judged with the rest of its release before it. */
+	if (f->gate_active && f->gate.release == f->release) {
+		rc = phg_gate_add(&f->gate, s, f->mig_index);
 		if (rc < 0)
 			return rc;
 	}
@@ -296,6 +324,7 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 	/* The parser's findings count only for migrations being linted. */
 	if (!f->linted)
 		f->res->findings.n = before;
+	apply_parser_severities(f, before);
 	for (size_t k = before; k < f->res->findings.n; k++)
 		f->res->findings.items[k].release = f->release;
 	return 0;
@@ -387,6 +416,8 @@ static int finding_cmp(const void *pa, const void *pb)
 /* Orders findings by file (run order), line, column, then as found. */
 static void sort_findings(struct phg_lint_result *r)
 {
+	if (r->findings.n < 2)
+		return;
 	for (size_t i = 0; i < r->findings.n; i++)
 		r->findings.items[i].seq = i;
 	sort_result = r;

@@ -111,6 +111,7 @@ int phg_model_object_origin(const struct phg_model *m, const char *qname,
 {
 	void *v = qname ? phg_map_get(&m->objects, qname) : NULL;
 	const struct phg_index *ix;
+	const struct phg_constraint *con;
 
 	*known = v != NULL;
 	if (v)
@@ -119,6 +120,11 @@ int phg_model_object_origin(const struct phg_model *m, const char *qname,
 	if (ix) {
 		*known = true;
 		return ix->origin;
+	}
+	con = qname ? phg_map_get(&m->constraints, qname) : NULL;
+	if (con) {
+		*known = true;
+		return con->origin;
 	}
 	return PHG_ORIGIN_PRODUCTION;
 }

@@ -70,7 +70,7 @@ struct phg_model {
 	struct phg_map objects;	    /* other qualified names (functions,
 				       types, sequences, schemas) ->
 				       origin + 2, as a pointer-sized int */
-	struct phg_map constraints; /* schema.constraint -> table */
+	struct phg_map constraints; /* schema.constraint -> constraint */
 };
 
 /* Starts an empty catalog whose memory comes from arena. */

@@ -144,6 +144,50 @@ static enum phg_contype contype_of(const char *s)
 	return PHG_CON_OTHER;
 }
 
+static void expr_columns_walk(const cJSON *node, struct phg_vec *out, int depth)
+{
+	const cJSON *it;
+
+	if (!node || depth > 2000)
+		return;
+	if (cJSON_IsObject(node) && phg_node_get(node, "ColumnRef")) {
+		const cJSON *last = NULL;
+
+		cJSON_ArrayForEach(it,
+				   phg_field(phg_node_get(node, "ColumnRef"),
+					     "fields")) last = it;
+		if (phg_node_sval(last))
+			phg_vec_push(out, (void *)phg_node_sval(last));
+		return;
+	}
+	if (cJSON_IsObject(node) || cJSON_IsArray(node))
+		cJSON_ArrayForEach(it, node)
+			expr_columns_walk(it, out, depth + 1);
+}
+
+/* The distinct columns an expression mentions, copied into the arena. */
+static const char **expr_columns(struct replay *r, const cJSON *expr, size_t *n)
+{
+	struct phg_vec found = {0};
+	const char **out = NULL;
+
+	*n = 0;
+	expr_columns_walk(expr, &found, 0);
+	if (found.n)
+		out = phg_arena_alloc(r->m->arena, found.n * sizeof(*out));
+	for (size_t i = 0; out && i < found.n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < *n; k++)
+			dup = dup || strcmp(out[k], found.items[i]) == 0;
+		if (!dup)
+			out[(*n)++] =
+				phg_arena_strdup(r->m->arena, found.items[i]);
+	}
+	phg_vec_release(&found);
+	return out;
+}
+
 /* Adds a table constraint; column is set for one declared on a column. */
 static int constraint_add(struct replay *r, struct phg_table *t,
 			  const cJSON *con, const char *column)
@@ -175,14 +219,8 @@ static int constraint_add(struct replay *r, struct phg_table *t,
 
 		c->not_null_column =
 			nn ? phg_arena_strdup(r->m->arena, nn) : NULL;
-		if (nn) {
-			c->columns =
-				phg_arena_alloc(r->m->arena, sizeof(char *));
-			if (c->columns) {
-				c->columns[0] = c->not_null_column;
-				c->ncolumns = 1;
-			}
-		}
+		c->columns = expr_columns(r, phg_field(con, "raw_expr"),
+					  &c->ncolumns);
 	}
 	keys = phg_field(con, type == PHG_CON_FOREIGN ? "fk_attrs" : "keys");
 	if (keys)
@@ -194,7 +232,9 @@ static int constraint_add(struct replay *r, struct phg_table *t,
 			c->ncolumns = 1;
 		}
 	}
-	if (phg_vec_push(&t->constraints, c) < 0)
+	if (phg_vec_push(&t->constraints, c) < 0 ||
+	    phg_map_put(&r->m->constraints,
+			phg_qname(r->m->arena, t->schema, c->name), c) < 0)
 		return PHG_ENOMEM;
 	if (type == PHG_CON_PRIMARY || type == PHG_CON_UNIQUE) {
 		const char *idx = phg_field_str(con, "indexname");
@@ -303,6 +343,8 @@ static void constraint_remove(struct replay *r, struct phg_table *t,
 		}
 	}
 	phg_map_del(&r->m->indexes, phg_qname(r->m->arena, t->schema, name));
+	phg_map_del(&r->m->constraints,
+		    phg_qname(r->m->arena, t->schema, name));
 }
 
 /* A column of a table that no migration created appears when touched. */
@@ -486,9 +528,7 @@ static int drop_stmt(struct replay *r, const cJSON *st)
 
 	cJSON_ArrayForEach(it, phg_field(st, "objects"))
 	{
-		const cJSON *list =
-			phg_field(phg_node_get(it, "List"), "items");
-		const char *q = list ? list_qname(r, list) : NULL;
+		const char *q = phg_drop_object_name(r->m->arena, type, it);
 
 		if (!q)
 			continue;
@@ -645,6 +685,10 @@ int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 	if (!strcmp(type, "CreateDomainStmt"))
 		return object_add(&r,
 				  list_qname(&r, phg_field(st, "domainname")));
+	if (!strcmp(type, "CreateSchemaStmt"))
+		return object_add(
+			&r, phg_arena_strdup(m->arena,
+					     phg_field_str(st, "schemaname")));
 	if (!strcmp(type, "CreateSeqStmt"))
 		return object_add(
 			&r, phg_rangevar_qname(m->arena,
