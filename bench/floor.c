@@ -18,7 +18,8 @@ struct floor_counts {
 	unsigned long parse_errors;
 };
 
-/* Reads all of 'path' into a malloc'd, NUL-terminated buffer; NULL on failure. */
+/* Reads all of 'path' into a malloc'd, NUL-terminated buffer; NULL on failure.
+ */
 static char *read_whole(const char *path, size_t *len_out)
 {
 	FILE *f = fopen(path, "rb");
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
 		}
 		free(line);
 	}
-	fprintf(stderr, "floor: %lu files, %lu bytes, %lu parse errors\n", c.files, c.bytes,
-		c.parse_errors);
+	fprintf(stderr, "floor: %lu files, %lu bytes, %lu parse errors\n",
+		c.files, c.bytes, c.parse_errors);
 	return failed ? 2 : 0;
 }

@@ -33,100 +33,100 @@ enum phg_access {
 const char *phg_access_name(enum phg_access access);
 
 /* What a statement or action does; the name is what the JSON report shows. */
-#define PHG_KINDS(X)                                                          \
-	X(UNKNOWN, "unknown")                                                 \
-	X(CREATE_TABLE, "create_table")                                       \
-	X(CREATE_TABLE_AS, "create_table_as")                                 \
-	X(CREATE_MATVIEW, "create_materialized_view")                         \
-	X(CREATE_VIEW, "create_view")                                         \
-	X(REPLACE_VIEW, "replace_view")                                       \
-	X(CREATE_FUNCTION, "create_function")                                 \
-	X(REPLACE_FUNCTION, "replace_function")                               \
-	X(CREATE_TRIGGER, "create_trigger")                                   \
-	X(CREATE_SEQUENCE, "create_sequence")                                 \
-	X(CREATE_SCHEMA, "create_schema")                                     \
-	X(CREATE_EXTENSION, "create_extension")                               \
-	X(CREATE_TYPE, "create_type")                                         \
-	X(CREATE_DOMAIN, "create_domain")                                     \
-	X(CREATE_POLICY, "create_policy")                                     \
-	X(CREATE_INDEX, "create_index")                                       \
-	X(CREATE_UNIQUE_INDEX, "create_unique_index")                         \
-	X(CREATE_OTHER, "create_other")                                       \
-	X(ADD_COLUMN, "alter_table.add_column")                               \
-	X(DROP_COLUMN, "alter_table.drop_column")                             \
-	X(SET_DEFAULT, "alter_table.set_default")                             \
-	X(DROP_DEFAULT, "alter_table.drop_default")                           \
-	X(SET_NOT_NULL, "alter_table.set_not_null")                           \
-	X(DROP_NOT_NULL, "alter_table.drop_not_null")                         \
-	X(ALTER_COLUMN_TYPE, "alter_table.alter_column_type")                 \
-	X(ADD_CHECK, "alter_table.add_check")                                 \
-	X(ADD_FOREIGN_KEY, "alter_table.add_foreign_key")                     \
-	X(ADD_UNIQUE, "alter_table.add_unique")                               \
-	X(ADD_PRIMARY_KEY, "alter_table.add_primary_key")                     \
-	X(ADD_EXCLUSION, "alter_table.add_exclusion")                         \
-	X(ADD_CONSTRAINT_OTHER, "alter_table.add_constraint")                 \
-	X(VALIDATE_CONSTRAINT, "alter_table.validate_constraint")             \
-	X(DROP_CONSTRAINT, "alter_table.drop_constraint")                     \
-	X(ATTACH_PARTITION, "alter_table.attach_partition")                   \
-	X(DETACH_PARTITION, "alter_table.detach_partition")                   \
-	X(ENABLE_RLS, "alter_table.enable_row_level_security")                \
-	X(DISABLE_RLS, "alter_table.disable_row_level_security")              \
-	X(ENABLE_TRIGGER, "alter_table.enable_trigger")                       \
-	X(DISABLE_TRIGGER, "alter_table.disable_trigger")                     \
-	X(ADD_IDENTITY, "alter_table.add_identity")                           \
-	X(DROP_IDENTITY, "alter_table.drop_identity")                         \
-	X(DROP_EXPRESSION, "alter_table.drop_expression")                     \
-	X(ADD_INHERIT, "alter_table.inherit")                                 \
-	X(DROP_INHERIT, "alter_table.no_inherit")                             \
-	X(ALTER_TABLE_OTHER, "alter_table.other")                             \
-	X(ALTER_TABLE, "alter_table")                                         \
-	X(ADD_ENUM_VALUE, "alter_type.add_value")                             \
-	X(RENAME_ENUM_VALUE, "alter_type.rename_value")                       \
-	X(ALTER_DOMAIN_ADD_CONSTRAINT, "alter_domain.add_constraint")         \
-	X(ALTER_DOMAIN_OTHER, "alter_domain.other")                           \
-	X(ALTER_OTHER, "alter_other")                                         \
-	X(RENAME_TABLE, "rename_table")                                       \
-	X(RENAME_COLUMN, "rename_column")                                     \
-	X(RENAME_INDEX, "rename_index")                                       \
-	X(RENAME_CONSTRAINT, "rename_constraint")                             \
-	X(RENAME_OTHER, "rename_other")                                       \
-	X(SET_SCHEMA, "set_schema")                                           \
-	X(DROP_TABLE, "drop_table")                                           \
-	X(DROP_INDEX, "drop_index")                                           \
-	X(DROP_VIEW, "drop_view")                                             \
-	X(DROP_FUNCTION, "drop_function")                                     \
-	X(DROP_TYPE, "drop_type")                                             \
-	X(DROP_TRIGGER, "drop_trigger")                                       \
-	X(DROP_POLICY, "drop_policy")                                         \
-	X(DROP_SCHEMA, "drop_schema")                                         \
-	X(DROP_SEQUENCE, "drop_sequence")                                     \
-	X(DROP_DATABASE, "drop_database")                                     \
-	X(DROP_OTHER, "drop_other")                                           \
-	X(GRANT, "grant")                                                     \
-	X(REVOKE, "revoke")                                                   \
-	X(INSERT, "insert")                                                   \
-	X(UPDATE, "update")                                                   \
-	X(DELETE, "delete")                                                   \
-	X(MERGE, "merge")                                                     \
-	X(COPY_FROM, "copy_from")                                             \
-	X(COPY_TO, "copy_to")                                                 \
-	X(TRUNCATE, "truncate")                                               \
-	X(REFRESH_MATVIEW, "refresh_materialized_view")                       \
-	X(SETVAL, "setval")                                                   \
-	X(CALL, "call")                                                       \
-	X(SELECT, "select")                                                   \
-	X(SET, "set")                                                         \
-	X(BEGIN, "begin")                                                     \
-	X(COMMIT, "commit")                                                   \
-	X(ROLLBACK, "rollback")                                               \
-	X(TRANSACTION_OTHER, "transaction_other")                             \
-	X(COMMENT, "comment")                                                 \
-	X(ANALYZE, "analyze")                                                 \
-	X(VACUUM, "vacuum")                                                   \
-	X(REINDEX, "reindex")                                                 \
-	X(CLUSTER, "cluster")                                                 \
-	X(LOCK, "lock")                                                       \
-	X(DO, "do")                                                           \
+#define PHG_KINDS(X)                                                           \
+	X(UNKNOWN, "unknown")                                                  \
+	X(CREATE_TABLE, "create_table")                                        \
+	X(CREATE_TABLE_AS, "create_table_as")                                  \
+	X(CREATE_MATVIEW, "create_materialized_view")                          \
+	X(CREATE_VIEW, "create_view")                                          \
+	X(REPLACE_VIEW, "replace_view")                                        \
+	X(CREATE_FUNCTION, "create_function")                                  \
+	X(REPLACE_FUNCTION, "replace_function")                                \
+	X(CREATE_TRIGGER, "create_trigger")                                    \
+	X(CREATE_SEQUENCE, "create_sequence")                                  \
+	X(CREATE_SCHEMA, "create_schema")                                      \
+	X(CREATE_EXTENSION, "create_extension")                                \
+	X(CREATE_TYPE, "create_type")                                          \
+	X(CREATE_DOMAIN, "create_domain")                                      \
+	X(CREATE_POLICY, "create_policy")                                      \
+	X(CREATE_INDEX, "create_index")                                        \
+	X(CREATE_UNIQUE_INDEX, "create_unique_index")                          \
+	X(CREATE_OTHER, "create_other")                                        \
+	X(ADD_COLUMN, "alter_table.add_column")                                \
+	X(DROP_COLUMN, "alter_table.drop_column")                              \
+	X(SET_DEFAULT, "alter_table.set_default")                              \
+	X(DROP_DEFAULT, "alter_table.drop_default")                            \
+	X(SET_NOT_NULL, "alter_table.set_not_null")                            \
+	X(DROP_NOT_NULL, "alter_table.drop_not_null")                          \
+	X(ALTER_COLUMN_TYPE, "alter_table.alter_column_type")                  \
+	X(ADD_CHECK, "alter_table.add_check")                                  \
+	X(ADD_FOREIGN_KEY, "alter_table.add_foreign_key")                      \
+	X(ADD_UNIQUE, "alter_table.add_unique")                                \
+	X(ADD_PRIMARY_KEY, "alter_table.add_primary_key")                      \
+	X(ADD_EXCLUSION, "alter_table.add_exclusion")                          \
+	X(ADD_CONSTRAINT_OTHER, "alter_table.add_constraint")                  \
+	X(VALIDATE_CONSTRAINT, "alter_table.validate_constraint")              \
+	X(DROP_CONSTRAINT, "alter_table.drop_constraint")                      \
+	X(ATTACH_PARTITION, "alter_table.attach_partition")                    \
+	X(DETACH_PARTITION, "alter_table.detach_partition")                    \
+	X(ENABLE_RLS, "alter_table.enable_row_level_security")                 \
+	X(DISABLE_RLS, "alter_table.disable_row_level_security")               \
+	X(ENABLE_TRIGGER, "alter_table.enable_trigger")                        \
+	X(DISABLE_TRIGGER, "alter_table.disable_trigger")                      \
+	X(ADD_IDENTITY, "alter_table.add_identity")                            \
+	X(DROP_IDENTITY, "alter_table.drop_identity")                          \
+	X(DROP_EXPRESSION, "alter_table.drop_expression")                      \
+	X(ADD_INHERIT, "alter_table.inherit")                                  \
+	X(DROP_INHERIT, "alter_table.no_inherit")                              \
+	X(ALTER_TABLE_OTHER, "alter_table.other")                              \
+	X(ALTER_TABLE, "alter_table")                                          \
+	X(ADD_ENUM_VALUE, "alter_type.add_value")                              \
+	X(RENAME_ENUM_VALUE, "alter_type.rename_value")                        \
+	X(ALTER_DOMAIN_ADD_CONSTRAINT, "alter_domain.add_constraint")          \
+	X(ALTER_DOMAIN_OTHER, "alter_domain.other")                            \
+	X(ALTER_OTHER, "alter_other")                                          \
+	X(RENAME_TABLE, "rename_table")                                        \
+	X(RENAME_COLUMN, "rename_column")                                      \
+	X(RENAME_INDEX, "rename_index")                                        \
+	X(RENAME_CONSTRAINT, "rename_constraint")                              \
+	X(RENAME_OTHER, "rename_other")                                        \
+	X(SET_SCHEMA, "set_schema")                                            \
+	X(DROP_TABLE, "drop_table")                                            \
+	X(DROP_INDEX, "drop_index")                                            \
+	X(DROP_VIEW, "drop_view")                                              \
+	X(DROP_FUNCTION, "drop_function")                                      \
+	X(DROP_TYPE, "drop_type")                                              \
+	X(DROP_TRIGGER, "drop_trigger")                                        \
+	X(DROP_POLICY, "drop_policy")                                          \
+	X(DROP_SCHEMA, "drop_schema")                                          \
+	X(DROP_SEQUENCE, "drop_sequence")                                      \
+	X(DROP_DATABASE, "drop_database")                                      \
+	X(DROP_OTHER, "drop_other")                                            \
+	X(GRANT, "grant")                                                      \
+	X(REVOKE, "revoke")                                                    \
+	X(INSERT, "insert")                                                    \
+	X(UPDATE, "update")                                                    \
+	X(DELETE, "delete")                                                    \
+	X(MERGE, "merge")                                                      \
+	X(COPY_FROM, "copy_from")                                              \
+	X(COPY_TO, "copy_to")                                                  \
+	X(TRUNCATE, "truncate")                                                \
+	X(REFRESH_MATVIEW, "refresh_materialized_view")                        \
+	X(SETVAL, "setval")                                                    \
+	X(CALL, "call")                                                        \
+	X(SELECT, "select")                                                    \
+	X(SET, "set")                                                          \
+	X(BEGIN, "begin")                                                      \
+	X(COMMIT, "commit")                                                    \
+	X(ROLLBACK, "rollback")                                                \
+	X(TRANSACTION_OTHER, "transaction_other")                              \
+	X(COMMENT, "comment")                                                  \
+	X(ANALYZE, "analyze")                                                  \
+	X(VACUUM, "vacuum")                                                    \
+	X(REINDEX, "reindex")                                                  \
+	X(CLUSTER, "cluster")                                                  \
+	X(LOCK, "lock")                                                        \
+	X(DO, "do")                                                            \
 	X(OTHER, "other")
 
 #define PHG_KIND_ENUM(id, name) PHG_KIND_##id,
@@ -135,12 +135,14 @@ enum phg_kind { PHG_KINDS(PHG_KIND_ENUM) PHG_KIND_COUNT };
 const char *phg_kind_name(enum phg_kind kind);
 
 /* Target flags. */
-#define PHG_TF_REJECTS_OLD 1u /* the tightening rejects what old writers put
-				 there (NULL or the default) */
-#define PHG_TF_COLUMN 2u      /* the object is a column */
-#define PHG_TF_TABLE 4u	      /* the object is a table (or view) */
-#define PHG_TF_EXISTING_TABLE 8u /* a column of a table that existed before
-				    the statement's release */
+#define PHG_TF_REJECTS_OLD                                                     \
+	1u		 /* the tightening rejects what old writers put        \
+			    there (NULL or the default) */
+#define PHG_TF_COLUMN 2u /* the object is a column */
+#define PHG_TF_TABLE 4u	 /* the object is a table (or view) */
+#define PHG_TF_EXISTING_TABLE                                                  \
+	8u /* a column of a table that existed before                          \
+	      the statement's release */
 
 /* An object a statement touches: "schema.table.column" or "schema.name". */
 struct phg_target {
@@ -166,14 +168,14 @@ enum phg_stmt_state {
 };
 
 struct phg_stmt {
-	const char *file;	/* display path (borrowed for the run) */
-	int index;		/* 0-based within its file */
-	int line, col;		/* first token, 1-based, col in code points */
-	size_t offset, len;	/* byte range in the file, from first token */
+	const char *file;	 /* display path (borrowed for the run) */
+	int index;		 /* 0-based within its file */
+	int line, col;		 /* first token, 1-based, col in code points */
+	size_t offset, len;	 /* byte range in the file, from first token */
 	const char *source_line; /* the text of line `line` (arena) */
 	enum phg_stmt_state state;
-	const cJSON *tree; /* the statement node, e.g. {"UpdateStmt":{...}};
-			      NULL once its file is done */
+	const cJSON *tree;     /* the statement node, e.g. {"UpdateStmt":{...}};
+				  NULL once its file is done */
 	const char *node_type; /* "UpdateStmt", ... (static or arena) */
 	const char **ignores;  /* rule ids from phasegate:ignore comments */
 	size_t nignores;
@@ -188,8 +190,8 @@ struct phg_stmt {
 	size_t nactions;
 	struct phg_target *targets;
 	size_t ntargets;
-	bool no_transaction;	/* cannot run in a transaction (CONCURRENTLY,
-				   VACUUM, ...) */
+	bool no_transaction;	   /* cannot run in a transaction (CONCURRENTLY,
+				      VACUUM, ...) */
 	bool in_transaction_block; /* between the file's own BEGIN/COMMIT */
 	bool opens_transaction, closes_transaction;
 	bool analysis_warning; /* a DO block that could not be analysed */
@@ -222,8 +224,8 @@ typedef int (*phg_stmt_fn)(struct phg_stmt *stmt, void *ctx);
  * allocated from arena and stay in out after the trees are freed. Returns 0,
  * fn's negative result, or PHG_ENOMEM.
  */
-int phg_parse_file(const char *file, const char *text, size_t len,
-		   size_t start, size_t end, struct phg_arena *arena,
+int phg_parse_file(const char *file, const char *text, size_t len, size_t start,
+		   size_t end, struct phg_arena *arena,
 		   struct phg_findings *findings, phg_stmt_fn fn, void *ctx,
 		   struct phg_parsed_file *out, struct phg_err *err);
 
@@ -249,8 +251,7 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
  * not parse; fn may have been called for some statements), or fn's
  * negative result.
  */
-int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn,
-		       void *ctx);
+int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn, void *ctx);
 
 /*
  * Frees libpg_query's memory at exit (for clean leak reports); does nothing
