@@ -683,6 +683,22 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 	return fallback(r, type, st);
 }
 
+bool phg_stmt_no_transaction(const cJSON *tree)
+{
+	const char *type = phg_node_type(tree);
+	const cJSON *st = phg_node_inner(tree);
+
+	if (!type)
+		return false;
+	if (!strcmp(type, "IndexStmt") || !strcmp(type, "DropStmt"))
+		return phg_field_bool(st, "concurrent");
+	if (!strcmp(type, "VacuumStmt"))
+		return phg_field_bool(st, "is_vacuumcmd");
+	if (!strcmp(type, "ReindexStmt"))
+		return has_concurrently_param(st);
+	return false;
+}
+
 int phg_classify(struct phg_stmt *stmt, const struct phg_model *model,
 		 int release, struct phg_arena *arena)
 {

@@ -21,6 +21,13 @@ int phg_classify(struct phg_stmt *stmt, const struct phg_model *model,
 		 int release, struct phg_arena *arena);
 
 /*
+ * Whether a statement cannot run inside a transaction block (CONCURRENTLY,
+ * VACUUM...), from its tree alone: the cheap question a first pass over a
+ * file asks.
+ */
+bool phg_stmt_no_transaction(const cJSON *tree);
+
+/*
  * "schema.name" of a RangeVar node (its inner object, or {"RangeVar":...}),
  * public when bare, allocated from arena; NULL when rangevar is NULL.
  */

@@ -126,11 +126,15 @@ static int pre_stmt(struct phg_stmt *s, void *vf)
 
 	if (!f->linted)
 		return 0;
+	if (phg_stmt_no_transaction(s->tree))
+		f->file_no_tx = true;
+	/* The strongest phase matters only when contracts wait for the
+	   cutover; classifying twice is a cost worth paying only then. */
+	if (f->opts->cfg->contract != PHG_CONTRACT_AFTER_CUTOVER)
+		return 0;
 	rc = phg_classify(s, &f->model, f->release, &f->res->arena);
 	if (s->phase > f->file_phase)
 		f->file_phase = s->phase;
-	if (s->no_transaction)
-		f->file_no_tx = true;
 	return rc;
 }
 

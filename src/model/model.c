@@ -39,8 +39,8 @@ const char *phg_qname(struct phg_arena *arena, const char *schema,
 {
 	if (!name)
 		return NULL;
-	return phg_arena_printf(arena, "%s.%s",
-				schema && *schema ? schema : "public", name);
+	return phg_arena_join3(arena, schema && *schema ? schema : "public",
+			       '.', name);
 }
 
 const char *phg_colname(struct phg_arena *arena, const char *table_qname,
@@ -48,7 +48,7 @@ const char *phg_colname(struct phg_arena *arena, const char *table_qname,
 {
 	if (!table_qname || !column)
 		return NULL;
-	return phg_arena_printf(arena, "%s.%s", table_qname, column);
+	return phg_arena_join3(arena, table_qname, '.', column);
 }
 
 struct phg_table *phg_model_table(const struct phg_model *m, const char *qname)

@@ -21,6 +21,7 @@ void phg_parse_shutdown(void)
 {
 	if (parser_used)
 		pg_query_exit();
+	phg_json_shutdown();
 	parser_used = false;
 }
 
@@ -246,7 +247,7 @@ static int parse_one(struct parse_run *r, size_t from, size_t to)
 			rc = deliver(r, s, NULL);
 		goto out;
 	}
-	doc = cJSON_Parse(res.parse_tree);
+	doc = phg_json_parse(res.parse_tree);
 	if (!doc) {
 		rc = report_unanalyzable(r, s, "it nests too deeply to read");
 		if (rc == 0)
@@ -257,7 +258,8 @@ static int parse_one(struct parse_run *r, size_t from, size_t to)
 	first = cJSON_IsArray(stmts) ? cJSON_GetArrayItem(stmts, 0) : NULL;
 	rc = deliver(r, s, phg_field(first, "stmt"));
 out:
-	cJSON_Delete(doc);
+	phg_json_delete(doc);
+	phg_json_reset();
 	pg_query_free_parse_result(res);
 	free(copy);
 	return rc;
@@ -418,7 +420,7 @@ static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
 		rc = 1;
 		goto out;
 	}
-	doc = cJSON_Parse(res.parse_tree);
+	doc = phg_json_parse(res.parse_tree);
 	if (!doc) {
 		rc = 1;
 		goto out;
@@ -450,7 +452,8 @@ static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
 	for (size_t i = 0; i < r->out->n; i++)
 		r->out->stmts[i]->tree = NULL;
 out:
-	cJSON_Delete(doc);
+	phg_json_delete(doc);
+	phg_json_reset();
 	if (res.parse_tree || res.error)
 		pg_query_free_parse_result(res);
 	return rc;
@@ -506,6 +509,7 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
 	size_t inlen;
 	int rc;
 
+	phg_json_arena_on();
 	memset(out, 0, sizeof(*out));
 	out->file = file;
 	if (end > len)

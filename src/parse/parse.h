@@ -254,6 +254,26 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
 int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn, void *ctx);
 
 /*
+ * cJSON trees come from a bump arena (jsonmem.c) unless PHG_ARENA_MALLOC=1.
+ * phg_json_arena_on installs it on first use and says whether it is on;
+ * phg_json_delete frees a tree (a no-op with the arena); phg_json_reset
+ * drops every tree at once — call it only when no tree is in use;
+ * phg_json_shutdown frees the arena at exit.
+ */
+bool phg_json_arena_on(void);
+/* Memory for a tree node or string: the arena, or malloc without it. */
+void *phg_json_alloc(size_t n);
+/*
+ * Reads a JSON document (libpg_query's output) into cJSON nodes allocated
+ * with phg_json_alloc; NULL when it is not valid JSON or nests deeper than
+ * the reader allows. Free with phg_json_delete.
+ */
+cJSON *phg_json_parse(const char *text);
+void phg_json_delete(cJSON *doc);
+void phg_json_reset(void);
+void phg_json_shutdown(void);
+
+/*
  * Frees libpg_query's memory at exit (for clean leak reports); does nothing
  * when no file was parsed, where pg_query_exit would crash.
  */

@@ -47,7 +47,7 @@ static void walk_query(struct do_walk *w, const char *query)
 		w->bad = true;
 		goto out;
 	}
-	doc = cJSON_Parse(res.parse_tree);
+	doc = phg_json_parse(res.parse_tree);
 	if (!doc) {
 		w->bad = true;
 		goto out;
@@ -68,7 +68,7 @@ static void walk_query(struct do_walk *w, const char *query)
 			w->rc = w->fn(&inner, w->ctx);
 	}
 out:
-	cJSON_Delete(doc);
+	phg_json_delete(doc);
 	pg_query_free_parse_result(res);
 }
 
@@ -139,14 +139,14 @@ int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn, void *ctx)
 		w.bad = true;
 		goto out;
 	}
-	doc = cJSON_Parse(res.plpgsql_funcs);
+	doc = phg_json_parse(res.plpgsql_funcs);
 	if (!doc) {
 		w.bad = true;
 		goto out;
 	}
 	walk_node(&w, doc, 0);
 out:
-	cJSON_Delete(doc);
+	phg_json_delete(doc);
 	pg_query_free_plpgsql_parse_result(res);
 	free(src);
 	if (w.rc < 0)

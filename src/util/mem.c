@@ -138,21 +138,39 @@ char *phg_arena_strdup(struct phg_arena *a, const char *s)
 
 char *phg_arena_printf(struct phg_arena *a, const char *fmt, ...)
 {
+	char small[256];
 	va_list ap;
 	char *p;
 	int n;
 
+	/* One formatting pass when the result is short (the usual case). */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return NULL;
+	if ((size_t)n < sizeof(small))
+		return phg_arena_strndup(a, small, (size_t)n);
 	p = phg_arena_alloc(a, (size_t)n + 1);
 	if (!p)
 		return NULL;
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
+	return p;
+}
+
+char *phg_arena_join3(struct phg_arena *a, const char *x, char sep,
+		      const char *y)
+{
+	size_t nx = strlen(x), ny = strlen(y);
+	char *p = phg_arena_alloc(a, nx + ny + 2);
+
+	if (!p)
+		return NULL;
+	memcpy(p, x, nx);
+	p[nx] = sep;
+	memcpy(p + nx + 1, y, ny + 1);
 	return p;
 }
 
@@ -194,27 +212,47 @@ int phg_buf_printf(struct phg_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || phg_buf_reserve(b, (size_t)n) < 0)
+	if (phg_buf_reserve(b, 128) < 0)
 		return PHG_ENOMEM;
 	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return PHG_ENOMEM;
+	if ((size_t)n >= b->cap - b->len) {
+		if (phg_buf_reserve(b, (size_t)n) < 0)
+			return PHG_ENOMEM;
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return 0;
+}
+
+static bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
 }
 
 int phg_buf_json_str(struct phg_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	int rc = phg_buf_add(b, "\"", 1);
 
-	for (const unsigned char *p = (const unsigned char *)(s ? s : "");
-	     *p && rc == 0; p++) {
+	while (*p && rc == 0) {
+		const unsigned char *run = p;
 		char esc[7] = {'\\', 'u', '0', '0', 0, 0, 0};
 
+		/* Copy the longest run that needs no escaping at once. */
+		while (json_plain(*p))
+			p++;
+		if (p > run)
+			rc = phg_buf_add(b, (const char *)run,
+					 (size_t)(p - run));
+		if (rc || !*p)
+			break;
 		switch (*p) {
 		case '"':
 			rc = phg_buf_add(b, "\\\"", 2);
@@ -232,14 +270,11 @@ int phg_buf_json_str(struct phg_buf *b, const char *s)
 			rc = phg_buf_add(b, "\\t", 2);
 			break;
 		default:
-			if (*p < 0x20) {
-				esc[4] = hex[*p >> 4];
-				esc[5] = hex[*p & 15];
-				rc = phg_buf_add(b, esc, 6);
-			} else {
-				rc = phg_buf_add(b, (const char *)p, 1);
-			}
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			rc = phg_buf_add(b, esc, 6);
 		}
+		p++;
 	}
 	return rc ? rc : phg_buf_add(b, "\"", 1);
 }

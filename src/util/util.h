@@ -72,6 +72,10 @@ char *phg_arena_strndup(struct phg_arena *a, const char *s, size_t n);
 char *phg_arena_printf(struct phg_arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Returns "x<sep>y" in the arena (no printf), or NULL. */
+char *phg_arena_join3(struct phg_arena *a, const char *x, char sep,
+		      const char *y);
+
 /* A growable byte buffer, always NUL-terminated when data is not NULL. */
 struct phg_buf {
 	char *data;
