@@ -146,6 +146,19 @@ START_TEST(test_dir_with_trailing_slash)
 }
 END_TEST
 
+/* Checksums are taken when a migration is loaded. */
+static void load_all(struct phg_migration_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct phg_buf text = {0};
+		struct phg_err err = {0};
+
+		ck_assert_int_eq(phg_source_load(&set->items[i], &text, &err),
+				 0);
+		phg_buf_release(&text);
+	}
+}
+
 START_TEST(test_checksum)
 {
 	struct phg_migration_set set;
@@ -154,6 +167,7 @@ START_TEST(test_checksum)
 	th_write_str(tmp, "0002_empty.sql", "");
 	discover_ok(NULL, &set);
 	ck_assert_uint_eq(set.n, 2);
+	load_all(&set);
 	ck_assert_str_eq(set.items[0].checksum,
 			 "b4e0497804e46e0a0b0b8c31975b062152d551bac49c3c2e8093"
 			 "2567b4085dcd");
@@ -687,6 +701,7 @@ START_TEST(test_symlinks)
 	discover_ok(NULL, &set);
 	ck_assert_uint_eq(set.n, 2);
 	ck_assert_str_eq(names(&set), "0001_ok 0002_linked");
+	load_all(&set);
 	ck_assert_str_eq(set.items[1].checksum, set.items[0].checksum);
 	phg_source_release(&set);
 	th_rmtree(outside);

@@ -3,7 +3,7 @@
  * own shape — a file name (numbered, golang-migrate and ory/popx, Flyway),
  * its text (dbmate markers), or a subfolder's contents (Prisma
  * migration.sql, Diesel up.sql + metadata.toml). Every forward migration is
- * read once for its checksum and markers; the text is not kept. The result
+ * read once for its markers; the text is not kept. The result
  * is sorted once and checked for duplicate versions.
  *
  * Only one level of subfolders is ever looked into, and only by name
@@ -287,8 +287,8 @@ static char *strndup_nodash(const char *src, size_t n)
 }
 
 /*
- * Adds the migration whose SQL is rel inside the folder: reads it for the
- * checksum and, for a numbered file, its dbmate markers. st is the file's
+ * Adds the migration whose SQL is rel inside the folder: reads it for its
+ * dbmate markers (a numbered file may be dbmate's). st is the file's
  * stat; only regular files are read (a FIFO would block).
  */
 static int add_file(struct walk *w, const char *rel, const struct stat *st,
@@ -340,7 +340,6 @@ static int add_file(struct walk *w, const char *rel, const struct stat *st,
 	e->pg_dialect = s->pg_dialect;
 	e->m.up_start = 0;
 	e->m.up_end = w->buf.len;
-	phg_sha256_hex(w->buf.data, w->buf.len, e->m.checksum);
 	if (s->layout == PHG_LAYOUT_NUMBERED) {
 		size_t start, end;
 		bool no_tx;

@@ -7,6 +7,17 @@
 int phg_source_load(struct phg_migration *m, struct phg_buf *text,
 		    struct phg_err *err)
 {
+	int rc = phg_source_read(m, text, err);
+
+	if (rc == 0)
+		phg_sha256_hex(text->data ? text->data : "", text->len,
+			       m->checksum);
+	return rc;
+}
+
+int phg_source_read(struct phg_migration *m, struct phg_buf *text,
+		    struct phg_err *err)
+{
 	size_t start, end;
 	bool no_tx;
 	int rc;
