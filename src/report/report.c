@@ -102,28 +102,40 @@ static int json_stmt(struct phg_buf *b, const struct phg_stmt *s)
 	int rc = phg_buf_puts(b, "{\"file\":");
 
 	rc = rc ? rc : phg_buf_json_str(b, s->file);
-	rc = rc ? rc
-		: phg_buf_printf(b,
-				 ",\"line\":%d,\"column\":%d,\"phase\":\"%s\","
-				 "\"kind\":\"%s\"",
-				 s->line, s->col, phg_phase_name(s->phase),
-				 phg_kind_name(s->kind));
+	rc = rc ? rc : phg_buf_puts(b, ",\"line\":");
+	rc = rc ? rc : phg_buf_int(b, s->line);
+	rc = rc ? rc : phg_buf_puts(b, ",\"column\":");
+	rc = rc ? rc : phg_buf_int(b, s->col);
+	rc = rc ? rc : phg_buf_puts(b, ",\"phase\":\"");
+	rc = rc ? rc : phg_buf_puts(b, phg_phase_name(s->phase));
+	rc = rc ? rc : phg_buf_puts(b, "\",\"kind\":\"");
+	rc = rc ? rc : phg_buf_puts(b, phg_kind_name(s->kind));
+	rc = rc ? rc : phg_buf_puts(b, "\"");
 	if (rc == 0 && s->nactions > 1) {
 		rc = phg_buf_puts(b, ",\"actions\":[");
-		for (size_t i = 0; i < s->nactions && rc == 0; i++)
-			rc = phg_buf_printf(
-				b, "%s{\"kind\":\"%s\",\"phase\":\"%s\"}",
-				i ? "," : "", phg_kind_name(s->actions[i].kind),
-				phg_phase_name(s->actions[i].phase));
+		for (size_t i = 0; i < s->nactions && rc == 0; i++) {
+			rc = phg_buf_puts(b,
+					  i ? ",{\"kind\":\"" : "{\"kind\":\"");
+			rc = rc ? rc
+				: phg_buf_puts(
+					  b, phg_kind_name(s->actions[i].kind));
+			rc = rc ? rc : phg_buf_puts(b, "\",\"phase\":\"");
+			rc = rc ? rc
+				: phg_buf_puts(b, phg_phase_name(
+							  s->actions[i].phase));
+			rc = rc ? rc : phg_buf_puts(b, "\"}");
+		}
 		rc = rc ? rc : phg_buf_puts(b, "]");
 	}
 	rc = rc ? rc : phg_buf_puts(b, ",\"targets\":[");
 	for (size_t i = 0; i < s->ntargets && rc == 0; i++) {
 		rc = phg_buf_puts(b, i ? ",{\"object\":" : "{\"object\":");
 		rc = rc ? rc : phg_buf_json_str(b, s->targets[i].object);
+		rc = rc ? rc : phg_buf_puts(b, ",\"access\":\"");
 		rc = rc ? rc
-			: phg_buf_printf(b, ",\"access\":\"%s\"}",
-					 phg_access_name(s->targets[i].access));
+			: phg_buf_puts(b,
+				       phg_access_name(s->targets[i].access));
+		rc = rc ? rc : phg_buf_puts(b, "\"}");
 	}
 	return rc ? rc : phg_buf_puts(b, "]}");
 }

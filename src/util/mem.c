@@ -39,19 +39,41 @@ char *phg_strndup(const char *s, size_t n)
 
 char *phg_asprintf(const char *fmt, ...)
 {
-	struct phg_buf b = {0};
+	char small[256];
 	va_list ap;
+	char *p;
 	int n;
 
+	/* One formatting pass when the result is short. */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	if (n < 0 || phg_buf_reserve(&b, (size_t)n + 1) < 0)
+	if (n < 0)
+		return NULL;
+	if ((size_t)n < sizeof(small))
+		return phg_strndup(small, (size_t)n);
+	p = malloc((size_t)n + 1);
+	if (!p)
 		return NULL;
 	va_start(ap, fmt);
-	vsnprintf(b.data, (size_t)n + 1, fmt, ap);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	return b.data;
+	return p;
+}
+
+int phg_buf_int(struct phg_buf *b, long long v)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+	unsigned long long u =
+		v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return phg_buf_add(b, p, (size_t)(e - p));
 }
 
 void phg_arena_init(struct phg_arena *a)

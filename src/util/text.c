@@ -180,9 +180,18 @@ bool phg_has_prefix(const char *s, const char *prefix)
 
 char *phg_path_join(const char *a, const char *b)
 {
-	size_t n = strlen(a);
+	size_t na = strlen(a), nb = strlen(b);
+	bool slash = na > 0 && a[na - 1] != '/';
+	char *p;
 
-	if (n == 0)
+	if (na == 0)
 		return phg_strdup(b);
-	return phg_asprintf("%s%s%s", a, a[n - 1] == '/' ? "" : "/", b);
+	p = malloc(na + slash + nb + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, a, na);
+	if (slash)
+		p[na] = '/';
+	memcpy(p + na + slash, b, nb + 1);
+	return p;
 }

@@ -86,6 +86,8 @@ int phg_buf_add(struct phg_buf *b, const char *s, size_t n);
 int phg_buf_puts(struct phg_buf *b, const char *s);
 int phg_buf_printf(struct phg_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Appends v in decimal (no printf). */
+int phg_buf_int(struct phg_buf *b, long long v);
 /* Appends s as a JSON string literal, quotes included. */
 int phg_buf_json_str(struct phg_buf *b, const char *s);
 void phg_buf_release(struct phg_buf *b);
