@@ -89,4 +89,10 @@ bool phg_rule_table_existing(const struct phg_rule_ctx *ctx,
 const char *phg_rule_stmt_table(const struct phg_rule_ctx *ctx,
 				const struct phg_stmt *stmt);
 
+/*
+ * The statement's kind as SQL words for messages ("SET NOT NULL",
+ * "UPDATE"), or the kind's name when there is no short SQL for it.
+ */
+const char *phg_rule_kind_label(enum phg_kind kind);
+
 #endif

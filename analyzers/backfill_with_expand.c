@@ -32,7 +32,7 @@ static int check(const struct phg_analyzer *self,
 			"%s backfills '%s', which this release adds: rows the "
 			"previous release writes after the backfill will miss "
 			"it",
-			phg_kind_name(u->stmt->kind), u->target->object);
+			phg_rule_kind_label(u->stmt->kind), u->target->object);
 		if (rc < 0)
 			return rc;
 		last = u->stmt;

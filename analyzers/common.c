@@ -64,3 +64,51 @@ const char *phg_rule_stmt_table(const struct phg_rule_ctx *ctx,
 
 	return phg_rangevar_qname(ctx->arena, phg_field(st, "relation"));
 }
+
+const char *phg_rule_kind_label(enum phg_kind kind)
+{
+	static const struct {
+		enum phg_kind kind;
+		const char *label;
+	} labels[] = {
+		{PHG_KIND_CREATE_TABLE, "CREATE TABLE"},
+		{PHG_KIND_CREATE_INDEX, "CREATE INDEX"},
+		{PHG_KIND_CREATE_UNIQUE_INDEX, "CREATE UNIQUE INDEX"},
+		{PHG_KIND_ADD_COLUMN, "ADD COLUMN"},
+		{PHG_KIND_DROP_COLUMN, "DROP COLUMN"},
+		{PHG_KIND_SET_DEFAULT, "SET DEFAULT"},
+		{PHG_KIND_DROP_DEFAULT, "DROP DEFAULT"},
+		{PHG_KIND_SET_NOT_NULL, "SET NOT NULL"},
+		{PHG_KIND_DROP_NOT_NULL, "DROP NOT NULL"},
+		{PHG_KIND_ALTER_COLUMN_TYPE, "ALTER COLUMN TYPE"},
+		{PHG_KIND_ADD_CHECK, "ADD CHECK"},
+		{PHG_KIND_ADD_FOREIGN_KEY, "ADD FOREIGN KEY"},
+		{PHG_KIND_ADD_UNIQUE, "ADD UNIQUE"},
+		{PHG_KIND_ADD_PRIMARY_KEY, "ADD PRIMARY KEY"},
+		{PHG_KIND_ADD_EXCLUSION, "ADD EXCLUDE"},
+		{PHG_KIND_VALIDATE_CONSTRAINT, "VALIDATE CONSTRAINT"},
+		{PHG_KIND_DROP_CONSTRAINT, "DROP CONSTRAINT"},
+		{PHG_KIND_ALTER_TABLE, "ALTER TABLE"},
+		{PHG_KIND_RENAME_TABLE, "RENAME TABLE"},
+		{PHG_KIND_RENAME_COLUMN, "RENAME COLUMN"},
+		{PHG_KIND_DROP_TABLE, "DROP TABLE"},
+		{PHG_KIND_DROP_INDEX, "DROP INDEX"},
+		{PHG_KIND_DROP_VIEW, "DROP VIEW"},
+		{PHG_KIND_DROP_FUNCTION, "DROP FUNCTION"},
+		{PHG_KIND_DROP_TYPE, "DROP TYPE"},
+		{PHG_KIND_INSERT, "INSERT"},
+		{PHG_KIND_UPDATE, "UPDATE"},
+		{PHG_KIND_DELETE, "DELETE"},
+		{PHG_KIND_MERGE, "MERGE"},
+		{PHG_KIND_COPY_FROM, "COPY"},
+		{PHG_KIND_TRUNCATE, "TRUNCATE"},
+		{PHG_KIND_REPLACE_VIEW, "CREATE OR REPLACE VIEW"},
+		{PHG_KIND_REPLACE_FUNCTION, "CREATE OR REPLACE FUNCTION"},
+		{PHG_KIND_DO, "DO"},
+	};
+
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (labels[i].kind == kind)
+			return labels[i].label;
+	return phg_kind_name(kind);
+}

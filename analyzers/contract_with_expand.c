@@ -100,8 +100,9 @@ static int check(const struct phg_analyzer *self,
 				"%s contracts '%s', which existed before this "
 				"release, while this release also %s (%s:%d); "
 				"the previous release still uses it",
-				phg_kind_name(c->stmt->kind), c->target->object,
-				verb(u->target), u->stmt->file, u->stmt->line);
+				phg_rule_kind_label(c->stmt->kind),
+				c->target->object, verb(u->target),
+				u->stmt->file, u->stmt->line);
 		} else if (c->target->access == PHG_ACCESS_TIGHTEN &&
 			   (c->target->flags & new_col) == new_col &&
 			   (u = find_add(g, c)) != NULL) {
@@ -112,8 +113,9 @@ static int check(const struct phg_analyzer *self,
 				"(%s:%d): "
 				"the previous release's inserts leave it NULL "
 				"and would fail",
-				phg_kind_name(c->stmt->kind), c->target->object,
-				u->stmt->file, u->stmt->line);
+				phg_rule_kind_label(c->stmt->kind),
+				c->target->object, u->stmt->file,
+				u->stmt->line);
 		} else {
 			continue;
 		}

@@ -79,8 +79,9 @@ static int check(const struct phg_analyzer *self,
 				"existed before the release (%s) and also "
 				"holds an expand or backfill (%s at line %d); "
 				"it would run whole at the contract's phase",
-				phg_kind_name(contract->kind),
-				phg_kind_name(expand->kind), expand->line);
+				phg_rule_kind_label(contract->kind),
+				phg_rule_kind_label(expand->kind),
+				expand->line);
 
 			if (rc < 0)
 				return rc;
