@@ -7,44 +7,6 @@
  */
 #include "analyzer.h"
 
-/* An identifier as SQL: double-quoted unless plain lower case (arena). */
-static const char *ident(struct phg_arena *arena, const char *s)
-{
-	bool plain = s && *s && !(*s >= '0' && *s <= '9');
-	size_t n = 0;
-	char *out, *o;
-
-	for (const char *p = s; plain && *p; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			*p == '_';
-	if (!s || plain)
-		return s;
-	for (const char *p = s; *p; p++)
-		n += *p == '"' ? 2 : 1;
-	out = o = phg_arena_alloc(arena, n + 3);
-	if (!out)
-		return NULL;
-	*o++ = '"';
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			*o++ = '"';
-		*o++ = *p;
-	}
-	*o = '"';
-	return out;
-}
-
-/* The relation of a RangeVar as SQL, its schema when one is written. */
-static const char *rel_sql(struct phg_arena *arena, const cJSON *rv)
-{
-	const char *schema = phg_field_str(rv, "schemaname");
-	const char *name = ident(arena, phg_field_str(rv, "relname"));
-
-	if (!schema || !name)
-		return name;
-	return phg_arena_printf(arena, "%s.%s", ident(arena, schema), name);
-}
-
 /* Whether the column gets a value without the writer naming it. */
 static bool has_value(const cJSON *coldef)
 {
@@ -61,8 +23,9 @@ static bool has_value(const cJSON *coldef)
 static const char *help_for(struct phg_arena *arena, const cJSON *rel,
 			    const char *col)
 {
-	const char *t = rel_sql(arena, rel), *c = ident(arena, col);
-	const char *con = ident(
+	const char *t = phg_rule_sql_relation(arena, rel),
+		   *c = phg_rule_sql_ident(arena, col);
+	const char *con = phg_rule_sql_ident(
 		arena, phg_arena_printf(arena, "%s_%s_not_null",
 					phg_field_str(rel, "relname"), col));
 

@@ -95,4 +95,12 @@ const char *phg_rule_stmt_table(const struct phg_rule_ctx *ctx,
  */
 const char *phg_rule_kind_label(enum phg_kind kind);
 
+/*
+ * An identifier as SQL for a help text: as is when PostgreSQL would keep it
+ * unquoted, else double-quoted ("Invoice"). In arena; NULL stays NULL.
+ */
+const char *phg_rule_sql_ident(struct phg_arena *arena, const char *s);
+/* A RangeVar's relation as SQL, schema-qualified when written so. */
+const char *phg_rule_sql_relation(struct phg_arena *arena, const cJSON *rv);
+
 #endif

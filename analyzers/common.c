@@ -112,3 +112,41 @@ const char *phg_rule_kind_label(enum phg_kind kind)
 			return labels[i].label;
 	return phg_kind_name(kind);
 }
+
+const char *phg_rule_sql_ident(struct phg_arena *arena, const char *s)
+{
+	bool plain = s && *s && !(*s >= '0' && *s <= '9');
+	size_t n = 0;
+	char *out, *o;
+
+	for (const char *p = s; plain && *p; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '_';
+	if (!s || plain)
+		return s;
+	for (const char *p = s; *p; p++)
+		n += *p == '"' ? 2 : 1;
+	out = o = phg_arena_alloc(arena, n + 3);
+	if (!out)
+		return NULL;
+	*o++ = '"';
+	for (const char *p = s; *p; p++) {
+		if (*p == '"')
+			*o++ = '"';
+		*o++ = *p;
+	}
+	*o = '"';
+	return out;
+}
+
+const char *phg_rule_sql_relation(struct phg_arena *arena, const cJSON *rv)
+{
+	const char *schema = phg_field_str(rv, "schemaname");
+	const char *name =
+		phg_rule_sql_ident(arena, phg_field_str(rv, "relname"));
+
+	if (!schema || !name)
+		return name;
+	return phg_arena_printf(arena, "%s.%s",
+				phg_rule_sql_ident(arena, schema), name);
+}

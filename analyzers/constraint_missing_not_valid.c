@@ -7,33 +7,6 @@
  */
 #include "analyzer.h"
 
-/* An identifier as SQL: double-quoted unless plain lower case (arena). */
-static const char *ident(struct phg_arena *arena, const char *s)
-{
-	bool plain = s && *s && !(*s >= '0' && *s <= '9');
-	size_t n = 0;
-	char *out, *o;
-
-	for (const char *p = s; plain && *p; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			*p == '_';
-	if (!s || plain)
-		return s;
-	for (const char *p = s; *p; p++)
-		n += *p == '"' ? 2 : 1;
-	out = o = phg_arena_alloc(arena, n + 3);
-	if (!out)
-		return NULL;
-	*o++ = '"';
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			*o++ = '"';
-		*o++ = *p;
-	}
-	*o = '"';
-	return out;
-}
-
 /* A list of String nodes as "a, b" in SQL, or NULL when empty (arena). */
 static const char *list_sql(struct phg_arena *arena, const cJSON *list)
 {
@@ -42,7 +15,7 @@ static const char *list_sql(struct phg_arena *arena, const cJSON *list)
 
 	cJSON_ArrayForEach(it, list)
 	{
-		const char *name = ident(arena, phg_node_sval(it));
+		const char *name = phg_rule_sql_ident(arena, phg_node_sval(it));
 
 		out = !out   ? name
 		      : name ? phg_arena_printf(arena, "%s, %s", out, name)
@@ -51,17 +24,6 @@ static const char *list_sql(struct phg_arena *arena, const cJSON *list)
 			return NULL;
 	}
 	return out;
-}
-
-/* The relation of a RangeVar as SQL, its schema when one is written. */
-static const char *rel_sql(struct phg_arena *arena, const cJSON *rv)
-{
-	const char *schema = phg_field_str(rv, "schemaname");
-	const char *name = ident(arena, phg_field_str(rv, "relname"));
-
-	if (!schema || !name)
-		return name;
-	return phg_arena_printf(arena, "%s.%s", ident(arena, schema), name);
 }
 
 /* What to write after ADD CONSTRAINT <name> for this constraint. */
@@ -73,10 +35,10 @@ static const char *constraint_sql(struct phg_arena *arena, const cJSON *con,
 
 	if (!phg_streq(phg_field_str(con, "contype"), "CONSTR_FOREIGN"))
 		return "CHECK (...)";
-	cols = column ? ident(arena, column)
+	cols = column ? phg_rule_sql_ident(arena, column)
 		      : list_sql(arena, phg_field(con, "fk_attrs"));
 	pkcols = list_sql(arena, phg_field(con, "pk_attrs"));
-	pk = rel_sql(arena, phg_field(con, "pktable"));
+	pk = phg_rule_sql_relation(arena, phg_field(con, "pktable"));
 	more = !phg_streq(phg_field_str(con, "fk_upd_action"), "a") ||
 	       !phg_streq(phg_field_str(con, "fk_del_action"), "a") ||
 	       !phg_streq(phg_field_str(con, "fk_matchtype"), "s");
@@ -113,10 +75,10 @@ static const char *help_for(struct phg_arena *arena, const cJSON *rel,
 			    const cJSON *con, const char *column)
 {
 	bool fk = phg_streq(phg_field_str(con, "contype"), "CONSTR_FOREIGN");
-	const char *table = rel_sql(arena, rel);
+	const char *table = phg_rule_sql_relation(arena, rel);
 	const char *def = constraint_sql(arena, con, column);
-	const char *name =
-		ident(arena, constraint_name(arena, rel, con, column));
+	const char *name = phg_rule_sql_ident(
+		arena, constraint_name(arena, rel, con, column));
 	const char *pk = phg_field_str(phg_field(con, "pktable"), "relname");
 	const char *first = "", *validate_lock;
 
@@ -127,7 +89,7 @@ static const char *help_for(struct phg_arena *arena, const cJSON *rel,
 			arena,
 			"Add the column alone first: ALTER TABLE %s ADD COLUMN "
 			"%s <type>; then the constraint, in two steps. ",
-			table, ident(arena, column));
+			table, phg_rule_sql_ident(arena, column));
 	else if (!phg_field_str(con, "conname"))
 		first = "Name the constraint, so that the second step can "
 			"validate it. ";

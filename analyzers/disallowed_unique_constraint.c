@@ -6,44 +6,6 @@
  */
 #include "analyzer.h"
 
-/* An identifier as SQL: double-quoted unless plain lower case (arena). */
-static const char *ident(struct phg_arena *arena, const char *s)
-{
-	bool plain = s && *s && !(*s >= '0' && *s <= '9');
-	size_t n = 0;
-	char *out, *o;
-
-	for (const char *p = s; plain && *p; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			*p == '_';
-	if (!s || plain)
-		return s;
-	for (const char *p = s; *p; p++)
-		n += *p == '"' ? 2 : 1;
-	out = o = phg_arena_alloc(arena, n + 3);
-	if (!out)
-		return NULL;
-	*o++ = '"';
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			*o++ = '"';
-		*o++ = *p;
-	}
-	*o = '"';
-	return out;
-}
-
-/* The relation of a RangeVar as SQL, its schema when one is written. */
-static const char *rel_sql(struct phg_arena *arena, const cJSON *rv)
-{
-	const char *schema = phg_field_str(rv, "schemaname");
-	const char *name = ident(arena, phg_field_str(rv, "relname"));
-
-	if (!schema || !name)
-		return name;
-	return phg_arena_printf(arena, "%s.%s", ident(arena, schema), name);
-}
-
 /* A list of String nodes as "a, b" in SQL, or NULL (arena). */
 static const char *list_sql(struct phg_arena *arena, const cJSON *list)
 {
@@ -52,7 +14,7 @@ static const char *list_sql(struct phg_arena *arena, const cJSON *list)
 
 	cJSON_ArrayForEach(it, list)
 	{
-		const char *name = ident(arena, phg_node_sval(it));
+		const char *name = phg_rule_sql_ident(arena, phg_node_sval(it));
 
 		out = !out   ? name
 		      : name ? phg_arena_printf(arena, "%s, %s", out, name)
@@ -87,7 +49,8 @@ static const char *help_for(struct phg_arena *arena, const cJSON *rel,
 			    const char *name, const char *cols,
 			    const char *new_column)
 {
-	const char *t = rel_sql(arena, rel), *n = ident(arena, name);
+	const char *t = phg_rule_sql_relation(arena, rel),
+		   *n = phg_rule_sql_ident(arena, name);
 	const char *first;
 
 	if (!t || !n || !cols)
@@ -162,7 +125,7 @@ static int check(const struct phg_analyzer *self,
 				col ? col
 				    : list_join(ctx->arena,
 						phg_field(con, "keys")));
-		cols = col ? ident(ctx->arena, col)
+		cols = col ? phg_rule_sql_ident(ctx->arena, col)
 			   : list_sql(ctx->arena, phg_field(con, "keys"));
 		help = help_for(ctx->arena, rel, name, cols, col);
 		if (!help)

@@ -6,33 +6,6 @@
  */
 #include "analyzer.h"
 
-/* An identifier as SQL: double-quoted unless plain lower case (arena). */
-static const char *ident(struct phg_arena *arena, const char *s)
-{
-	bool plain = s && *s && !(*s >= '0' && *s <= '9');
-	size_t n = 0;
-	char *out, *o;
-
-	for (const char *p = s; plain && *p; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			*p == '_';
-	if (!s || plain)
-		return s;
-	for (const char *p = s; *p; p++)
-		n += *p == '"' ? 2 : 1;
-	out = o = phg_arena_alloc(arena, n + 3);
-	if (!out)
-		return NULL;
-	*o++ = '"';
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			*o++ = '"';
-		*o++ = *p;
-	}
-	*o = '"';
-	return out;
-}
-
 /*
  * The indexed columns as SQL ("a, b"), or NULL when one is an expression
  * (or when out of memory: the help then gives no column list).
@@ -44,7 +17,7 @@ static const char *columns_sql(struct phg_arena *arena, const cJSON *params)
 
 	cJSON_ArrayForEach(it, params)
 	{
-		const char *col = ident(
+		const char *col = phg_rule_sql_ident(
 			arena,
 			phg_field_str(phg_node_get(it, "IndexElem"), "name"));
 
@@ -83,10 +56,11 @@ static int check(const struct phg_analyzer *self,
 	schema = phg_field_str(rel, "schemaname");
 	name = phg_field_str(st, "idxname");
 	index = name ? phg_qname(ctx->arena, schema, name) : NULL;
-	rel_sql = ident(ctx->arena, phg_field_str(rel, "relname"));
+	rel_sql = phg_rule_sql_ident(ctx->arena, phg_field_str(rel, "relname"));
 	if (rel_sql && schema)
-		rel_sql = phg_arena_printf(ctx->arena, "%s.%s",
-					   ident(ctx->arena, schema), rel_sql);
+		rel_sql = phg_arena_printf(
+			ctx->arena, "%s.%s",
+			phg_rule_sql_ident(ctx->arena, schema), rel_sql);
 	if (!rel_sql || (name && !index))
 		return PHG_ENOMEM;
 	/* Spell out the columns of a plain index; keep the rest as is. */
@@ -109,9 +83,9 @@ static int check(const struct phg_analyzer *self,
 		"INVALID index behind: DROP INDEX CONCURRENTLY %s; before "
 		"you retry (IF NOT EXISTS would keep the broken one).",
 		unique ? "UNIQUE " : "", name ? " " : "",
-		name ? ident(ctx->arena, name) : "", rel_sql, cols ? cols : "",
-		unique ? ", a duplicate value" : "",
-		name ? ident(ctx->arena, name) : "<its name>");
+		name ? phg_rule_sql_ident(ctx->arena, name) : "", rel_sql,
+		cols ? cols : "", unique ? ", a duplicate value" : "",
+		name ? phg_rule_sql_ident(ctx->arena, name) : "<its name>");
 	if (!help)
 		return PHG_ENOMEM;
 	if (index)

@@ -6,33 +6,6 @@
  */
 #include "analyzer.h"
 
-/* An identifier as SQL: double-quoted unless plain lower case (arena). */
-static const char *ident(struct phg_arena *arena, const char *s)
-{
-	bool plain = s && *s && !(*s >= '0' && *s <= '9');
-	size_t n = 0;
-	char *out, *o;
-
-	for (const char *p = s; plain && *p; p++)
-		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-			*p == '_';
-	if (!s || plain)
-		return s;
-	for (const char *p = s; *p; p++)
-		n += *p == '"' ? 2 : 1;
-	out = o = phg_arena_alloc(arena, n + 3);
-	if (!out)
-		return NULL;
-	*o++ = '"';
-	for (const char *p = s; *p; p++) {
-		if (*p == '"')
-			*o++ = '"';
-		*o++ = *p;
-	}
-	*o = '"';
-	return out;
-}
-
 /*
  * The name of a DropStmt object ([[catalog.]schema.]name): *qname as
  * schema.name and *sql as written, quoted where needed (arena).
@@ -52,9 +25,10 @@ static void object_names(struct phg_arena *arena, const cJSON *obj,
 	if (!name)
 		return;
 	*qname = phg_qname(arena, schema, name);
-	*sql = ident(arena, name);
+	*sql = phg_rule_sql_ident(arena, name);
 	if (schema && *sql)
-		*sql = phg_arena_printf(arena, "%s.%s", ident(arena, schema),
+		*sql = phg_arena_printf(arena, "%s.%s",
+					phg_rule_sql_ident(arena, schema),
 					*sql);
 }
 
