@@ -103,4 +103,12 @@ const char *phg_rule_sql_ident(struct phg_arena *arena, const char *s);
 /* A RangeVar's relation as SQL, schema-qualified when written so. */
 const char *phg_rule_sql_relation(struct phg_arena *arena, const cJSON *rv);
 
+/*
+ * unused-ignore, judged once every rule has reported: each statement of
+ * stmts whose own ignore comment names an unknown rule, or a rule that
+ * suppressed nothing there, gets a finding (ctx->severity applies).
+ */
+int phg_rule_check_unused_ignores(const struct phg_rule_ctx *ctx,
+				  const struct phg_vec *stmts);
+
 #endif

@@ -12,6 +12,7 @@ extern const struct phg_analyzer phg_rule_changing_column_type;
 extern const struct phg_analyzer phg_rule_constraint_missing_not_valid;
 extern const struct phg_analyzer phg_rule_contract_with_expand;
 extern const struct phg_analyzer phg_rule_disallowed_unique_constraint;
+extern const struct phg_analyzer phg_rule_ignore_without_reason;
 extern const struct phg_analyzer phg_rule_invalid_encoding;
 extern const struct phg_analyzer phg_rule_mixed_phase_migration;
 extern const struct phg_analyzer phg_rule_renaming_column;
@@ -22,6 +23,7 @@ extern const struct phg_analyzer phg_rule_setting_not_null;
 extern const struct phg_analyzer phg_rule_syntax_error;
 extern const struct phg_analyzer phg_rule_unanalyzable_statement;
 extern const struct phg_analyzer phg_rule_unanalyzed_do_block;
+extern const struct phg_analyzer phg_rule_unused_ignore;
 
 const struct phg_analyzer *const phg_analyzers[] = {
 	&phg_rule_adding_required_field,
@@ -32,6 +34,7 @@ const struct phg_analyzer *const phg_analyzers[] = {
 	&phg_rule_constraint_missing_not_valid,
 	&phg_rule_contract_with_expand,
 	&phg_rule_disallowed_unique_constraint,
+	&phg_rule_ignore_without_reason,
 	&phg_rule_invalid_encoding,
 	&phg_rule_mixed_phase_migration,
 	&phg_rule_renaming_column,
@@ -42,5 +45,6 @@ const struct phg_analyzer *const phg_analyzers[] = {
 	&phg_rule_syntax_error,
 	&phg_rule_unanalyzable_statement,
 	&phg_rule_unanalyzed_do_block,
+	&phg_rule_unused_ignore,
 	NULL,
 };

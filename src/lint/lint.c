@@ -362,6 +362,20 @@ static void lint_folder_release(struct lint_folder *f)
 	free(f->severity);
 }
 
+/* unused-ignore: judged once every other rule has reported. */
+static int check_unused_ignores(struct lint_folder *f, size_t from_stmt)
+{
+	struct phg_vec mine = {.items = f->res->stmts.items + from_stmt,
+			       .n = f->res->stmts.n - from_stmt};
+	struct phg_rule_ctx ctx;
+
+	rule_ctx(f, &ctx);
+	for (size_t i = 0; phg_analyzers[i]; i++)
+		if (!strcmp(phg_analyzers[i]->id, "unused-ignore"))
+			ctx.severity = f->severity[i];
+	return phg_rule_check_unused_ignores(&ctx, &mine);
+}
+
 /* Keeps only the findings of one file (a file PATH was linted). */
 static void keep_file_findings(struct phg_lint_result *r, size_t from,
 			       const char *file)
@@ -378,7 +392,7 @@ static int lint_path(const struct phg_lint_opts *o, struct phg_lint_result *r,
 		     const char *path, struct phg_err *err)
 {
 	struct lint_folder f = {.opts = o, .res = r, .only = -1};
-	size_t from = r->findings.n;
+	size_t from = r->findings.n, from_stmt = r->stmts.n;
 	int rc;
 
 	rc = resolve_severities(&f, err);
@@ -386,6 +400,8 @@ static int lint_path(const struct phg_lint_opts *o, struct phg_lint_result *r,
 		rc = lint_target_prepare(&f, path, err);
 	if (rc == 0)
 		rc = lint_folder_run(&f, err);
+	if (rc == 0 && check_unused_ignores(&f, from_stmt) < 0)
+		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 	if (rc == 0 && f.only >= 0)
 		keep_file_findings(r, from, f.set.items[f.only].path);
 	if (rc == 0 && o->collect && r->set.n == 0) {

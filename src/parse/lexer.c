@@ -87,25 +87,14 @@ static bool is_rule_char(char ch)
 	       ch == '-' || (ch >= 'A' && ch <= 'Z');
 }
 
-/*
- * Reads "phasegate:ignore rule[,rule] reason" from the line comment at s[at]
- * ("--" included); other comments leave ig as it was.
- */
-static int read_ignore(const char *s, size_t at, size_t eol,
-		       struct phg_arena *arena, struct phg_ignore *ig)
+/* Reads ids "a,b, c" from s[i..eol) into list; returns where they end. */
+static int read_ids(const char *s, size_t *pi, size_t eol,
+		    struct phg_arena *arena, const char **list, size_t *n)
 {
-	static const char tag[] = "phasegate:ignore";
-	size_t n = sizeof(tag) - 1, i = at + 2;
+	size_t i = *pi;
 
-	while (i < eol && (s[i] == ' ' || s[i] == '\t'))
-		i++;
-	if (eol - i < n || memcmp(s + i, tag, n) != 0)
-		return 0;
-	i += n;
-	if (i < eol && !(s[i] == ' ' || s[i] == '\t'))
-		return 0;
 	while (i < eol) {
-		size_t b;
+		size_t b, j;
 
 		while (i < eol && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
 			i++;
@@ -114,32 +103,68 @@ static int read_ignore(const char *s, size_t at, size_t eol,
 			i++;
 		if (i == b)
 			break;
-		if (ig->n < PHG_MAX_IGNORES) {
-			ig->rules[ig->n] =
-				phg_arena_strndup(arena, s + b, i - b);
-			if (!ig->rules[ig->n])
+		if (*n < PHG_MAX_IGNORES) {
+			list[*n] = phg_arena_strndup(arena, s + b, i - b);
+			if (!list[*n])
 				return PHG_ENOMEM;
-			ig->n++;
+			(*n)++;
 		}
 		/* More ids follow only after a comma. */
-		{
-			size_t j = i;
+		for (j = i; j < eol && (s[j] == ' ' || s[j] == '\t'); j++)
+			;
+		i = j;
+		if (j >= eol || s[j] != ',')
+			break;
+	}
+	*pi = i;
+	return 0;
+}
 
-			while (j < eol && (s[j] == ' ' || s[j] == '\t'))
-				j++;
-			if (j < eol && s[j] == ',') {
-				i = j;
-				continue;
-			}
-			i = j;
+/*
+ * Reads an ignore comment (its "--" at s[at]) into ig; other comments leave
+ * ig as it was.
+ */
+static int read_ignore(const char *s, size_t at, size_t eol,
+		       struct phg_arena *arena, struct phg_ignore *ig)
+{
+	static const struct {
+		const char *tag;
+		bool file, squawk;
+	} tags[] = {
+		{"phasegate:ignore-file", true, false},
+		{"phasegate:ignore", false, false},
+		{"squawk-ignore-file", true, true},
+		{"squawk-ignore", false, true},
+	};
+	size_t i = at + 2, k;
+	int rc;
+
+	while (i < eol && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	for (k = 0; k < sizeof(tags) / sizeof(tags[0]); k++) {
+		size_t n = strlen(tags[k].tag);
+
+		if (eol - i >= n && memcmp(s + i, tags[k].tag, n) == 0 &&
+		    (i + n == eol || s[i + n] == ' ' || s[i + n] == '\t')) {
+			i += n;
 			break;
 		}
 	}
+	if (k == sizeof(tags) / sizeof(tags[0]))
+		return 0;
+	rc = tags[k].file
+		     ? read_ids(s, &i, eol, arena, ig->file_rules, &ig->nfile)
+		     : read_ids(s, &i, eol, arena, ig->rules, &ig->n);
+	if (rc < 0)
+		return rc;
 	while (eol > i && is_space(s[eol - 1]))
 		eol--;
-	ig->has_reason = eol > i;
-	ig->found = true;
-	ig->comment_at = at;
+	if (!tags[k].squawk && eol <= i)
+		ig->reasonless = true;
+	if (!tags[k].file) {
+		ig->found = true;
+		ig->comment_at = at;
+	}
 	return 0;
 }
 

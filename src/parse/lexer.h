@@ -23,12 +23,20 @@ size_t phg_cursor_char_to_byte(const char *s, size_t len, size_t nchars);
 
 #define PHG_MAX_IGNORES 16
 
-/* The ignore comment found before a statement. */
+/*
+ * The ignore comments found before a statement: "-- phasegate:ignore ids
+ * reason" (and squawk's "-- squawk-ignore ids", honoured so teams can
+ * switch) for the statement; "-- phasegate:ignore-file ids reason" (and
+ * "-- squawk-ignore-file") for the rest of the file.
+ */
 struct phg_ignore {
-	bool found, has_reason;
+	bool found;	 /* a statement-level ignore */
+	bool reasonless; /* a phasegate comment gave no reason */
 	size_t comment_at;
 	const char *rules[PHG_MAX_IGNORES];
 	size_t n;
+	const char *file_rules[PHG_MAX_IGNORES];
+	size_t nfile;
 };
 
 /*

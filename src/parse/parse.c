@@ -38,6 +38,8 @@ struct parse_run {
 	struct phg_cursor cur;
 	phg_stmt_fn pre, fn;
 	void *ctx;
+	const char *file_rules[PHG_MAX_IGNORES]; /* ignore-file ids so far */
+	size_t nfile;
 	struct phg_parsed_file *out;
 	struct phg_err *err;
 };
@@ -90,6 +92,35 @@ static int push_stmt(struct parse_run *r, struct phg_stmt *s)
 }
 
 /*
+ * Gives a statement its ignore ids: its own comment's first, then the
+ * file-level ones seen so far (which stay for the rest of the file).
+ */
+static int attach_ignores(struct parse_run *r, struct phg_stmt *s,
+			  const struct phg_ignore *ig)
+{
+	size_t n;
+
+	for (size_t i = 0; i < ig->nfile && r->nfile < PHG_MAX_IGNORES; i++)
+		r->file_rules[r->nfile++] = ig->file_rules[i];
+	if (ig->found) {
+		phg_cursor_advance(&r->cur, ig->comment_at);
+		s->ignore_line = r->cur.line;
+	}
+	s->ignore_without_reason = ig->reasonless;
+	s->nlocal_ignores = ig->n;
+	n = ig->n + r->nfile;
+	if (n == 0)
+		return 0;
+	s->ignores = phg_arena_alloc(r->arena, n * sizeof(char *));
+	if (!s->ignores)
+		return PHG_ENOMEM;
+	memcpy(s->ignores, ig->rules, ig->n * sizeof(char *));
+	memcpy(s->ignores + ig->n, r->file_rules, r->nfile * sizeof(char *));
+	s->nignores = n;
+	return 0;
+}
+
+/*
  * Makes a statement for text[from, to): finds its first token, its position
  * and its ignore comment. Returns NULL for an empty range (only comments).
  */
@@ -114,19 +145,9 @@ static int new_stmt(struct parse_run *r, size_t from, size_t to,
 	s->index = (int)r->out->n;
 	s->offset = tok;
 	s->len = to - tok;
-	if (ig.found) {
-		phg_cursor_advance(&r->cur, ig.comment_at);
-		s->ignore_line = r->cur.line;
-		s->ignore_without_reason = !ig.has_reason;
-		s->nignores = ig.n;
-		if (ig.n) {
-			s->ignores = phg_arena_alloc(r->arena,
-						     ig.n * sizeof(char *));
-			if (!s->ignores)
-				return PHG_ENOMEM;
-			memcpy(s->ignores, ig.rules, ig.n * sizeof(char *));
-		}
-	}
+	rc = attach_ignores(r, s, &ig);
+	if (rc < 0)
+		return rc;
 	phg_cursor_advance(&r->cur, tok);
 	s->line = r->cur.line;
 	s->col = r->cur.col;
@@ -536,6 +557,7 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
 	if (rc == 1) {
 		/* Start again, statement by statement, from a clean slate. */
 		out->n = 0;
+		r.nfile = 0;
 		phg_cursor_init(&r.cur, text, 0);
 		rc = parse_split(&r, input, inlen);
 	}

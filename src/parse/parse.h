@@ -177,8 +177,10 @@ struct phg_stmt {
 	const cJSON *tree;     /* the statement node, e.g. {"UpdateStmt":{...}};
 				  NULL once its file is done */
 	const char *node_type; /* "UpdateStmt", ... (static or arena) */
-	const char **ignores;  /* rule ids from phasegate:ignore comments */
+	const char **ignores;  /* rule ids from ignore comments: the
+				  statement's own, then the file's */
 	size_t nignores;
+	size_t nlocal_ignores; /* how many of them are the statement's own */
 	bool ignore_without_reason; /* an ignore comment gave no reason */
 	int ignore_line;	    /* line of the ignore comment */
 
