@@ -29,7 +29,12 @@ struct phg_rule_ctx {
 	enum phg_runner_kind runner;
 	const struct phg_migration *migration; /* NULL for release rules */
 	bool after_cutover;  /* this migration runs after the cutover */
-	bool in_transaction; /* the statement runs inside a transaction */
+	bool in_transaction; /* the statement runs inside a transaction: its
+				file's own BEGIN block, or the one whoever
+				applies the file wraps it in */
+	const struct phg_stmt *const *prev; /* the file's statements before
+					       this one (statement rules) */
+	size_t nprev;
 	enum phg_severity severity;  /* the rule's severity in this run */
 	const struct phg_gate *gate; /* release rules only */
 };

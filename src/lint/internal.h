@@ -30,6 +30,8 @@ struct lint_folder {
 	bool file_no_tx, in_tx_block;
 	enum phg_phase mig_phase; /* over every statement, linted or not */
 	bool mig_no_tx, own_tx;
+	bool file_own_tx;	   /* the file has its own BEGIN/COMMIT */
+	struct phg_vec file_stmts; /* the file's linted statements so far */
 	struct phg_vec infos; /* opts.collect: the file's statement infos */
 };
 

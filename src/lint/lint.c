@@ -128,6 +128,8 @@ static int pre_stmt(struct phg_stmt *s, void *vf)
 		return 0;
 	if (phg_stmt_no_transaction(s->tree))
 		f->file_no_tx = true;
+	if (phg_node_get(s->tree, "TransactionStmt"))
+		f->file_own_tx = true;
 	/* The strongest phase matters only when contracts wait for the
 	   cutover; classifying twice is a cost worth paying only then. */
 	if (f->opts->cfg->contract != PHG_CONTRACT_AFTER_CUTOVER)
@@ -136,6 +138,35 @@ static int pre_stmt(struct phg_stmt *s, void *vf)
 	if (s->phase > f->file_phase)
 		f->file_phase = s->phase;
 	return rc;
+}
+
+/*
+ * Whether whoever applies the migration wraps the whole file in one
+ * transaction: phasegate does unless a statement cannot run in one, the
+ * layout says not to, or the file manages its own; with `runner: external`
+ * the layout's own tool decides (dbmate, Flyway and Diesel wrap unless
+ * told not to; Prisma and golang-migrate send the file as one script,
+ * which PostgreSQL runs as one implicit transaction).
+ */
+static bool wrapped_in_transaction(const struct lint_folder *f)
+{
+	const struct phg_migration *m = f->mig;
+
+	if (f->file_own_tx)
+		return false;
+	if (f->opts->cfg->runner == PHG_RUNNER_PHASEGATE)
+		return !f->file_no_tx && !m->no_transaction;
+	switch (m->layout) {
+	case PHG_LAYOUT_DBMATE:
+	case PHG_LAYOUT_FLYWAY:
+	case PHG_LAYOUT_DIESEL:
+	case PHG_LAYOUT_PRISMA:
+	case PHG_LAYOUT_GOLANG_MIGRATE:
+		return !m->no_transaction;
+	case PHG_LAYOUT_NUMBERED:
+		return false;
+	}
+	return false;
 }
 
 static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
@@ -148,9 +179,10 @@ static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
 	ctx.after_cutover =
 		f->opts->cfg->contract == PHG_CONTRACT_AFTER_CUTOVER &&
 		f->file_phase == PHG_PHASE_CONTRACT;
-	ctx.in_transaction = s->in_transaction_block ||
-			     (f->opts->cfg->runner == PHG_RUNNER_PHASEGATE &&
-			      !f->file_no_tx && !f->mig->no_transaction);
+	ctx.in_transaction =
+		s->in_transaction_block || wrapped_in_transaction(f);
+	ctx.prev = (const struct phg_stmt *const *)f->file_stmts.items;
+	ctx.nprev = f->file_stmts.n;
 	for (size_t i = 0; phg_analyzers[i] && rc == 0; i++) {
 		const struct phg_analyzer *a = phg_analyzers[i];
 
@@ -256,6 +288,8 @@ static int on_stmt(struct phg_stmt *s, void *vf)
 		rc = run_stmt_rules(f, s);
 		if (rc == 0)
 			rc = phg_vec_push(&f->res->stmts, s);
+		if (rc == 0)
+			rc = phg_vec_push(&f->file_stmts, s);
 		if (rc < 0)
 			return rc;
 	}
@@ -284,7 +318,8 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 		    (f->only < 0 || (size_t)f->only == i);
 	f->file_phase = PHG_PHASE_NONE;
 	f->mig_phase = PHG_PHASE_NONE;
-	f->file_no_tx = f->mig_no_tx = f->own_tx = false;
+	f->file_no_tx = f->mig_no_tx = f->own_tx = f->file_own_tx = false;
+	f->file_stmts.n = 0;
 	f->in_tx_block = false;
 	if (f->gate_active && f->gate.release != f->release) {
 		rc = finish_gate(f);
@@ -357,6 +392,7 @@ static void lint_folder_release(struct lint_folder *f)
 {
 	phg_source_release(&f->set);
 	phg_vec_release(&f->infos);
+	phg_vec_release(&f->file_stmts);
 	free(f->release_of);
 	free(f->lint_release);
 	free(f->severity);
