@@ -1,11 +1,14 @@
 /*
  * cmd_lint.c: `phasegate lint [PATH...]` — checks migration files and gates
- * the release; exit 1 when an unsuppressed error is found.
+ * the release; exit 1 when an unsuppressed error is found. Whether the text
+ * report is coloured is decided here (--color, the terminal, NO_COLOR), not
+ * in the library.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "lint/lint.h"
@@ -28,7 +31,12 @@ static void lint_usage(FILE *out)
 		"the candidate release of the config's folder is linted.\n"
 		"\n"
 		"options:\n"
-		"  -f, --format FORMAT  text (default) or json\n"
+		"  -f, --format FORMAT  text (default), json, sarif, github, "
+		"gitlab or gcc\n"
+		"      --color WHEN     colour the text report: auto (default: "
+		"on a terminal,\n"
+		"                       unless NO_COLOR is set), always or "
+		"never\n"
 		"  -c, --config FILE    the config (default: phasegate.yaml "
 		"here or above)\n"
 		"      --base REF       migrations in git at REF are shipped; "
@@ -45,10 +53,24 @@ static void lint_usage(FILE *out)
 		"unreadable file, 3 runtime failure\n");
 }
 
-static int write_report(const struct phg_lint_result *r, enum phg_format fmt)
+/* --color WHEN */
+enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+/* auto: stdout is a terminal and NO_COLOR is unset or empty (no-color.org). */
+static bool want_color(enum color_when when)
+{
+	const char *no_color = getenv("NO_COLOR");
+
+	if (when != COLOR_AUTO)
+		return when == COLOR_ALWAYS;
+	return isatty(STDOUT_FILENO) && !(no_color && *no_color);
+}
+
+static int write_report(const struct phg_lint_result *r,
+			const struct phg_report_opts *ro)
 {
 	struct phg_buf out = {0};
-	int rc = phg_report_render(r, fmt, &out);
+	int rc = phg_report_render_opts(r, ro, &out);
 
 	if (rc < 0) {
 		fprintf(stderr, "phasegate: out of memory\n");
@@ -65,19 +87,21 @@ static int write_report(const struct phg_lint_result *r, enum phg_format fmt)
 
 int cmd_lint(int argc, char **argv, struct phg_cmd_env *env)
 {
-	enum { OPT_BASE = 256, OPT_RELEASE, OPT_ALL };
+	enum { OPT_BASE = 256, OPT_RELEASE, OPT_ALL, OPT_COLOR };
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{"config", required_argument, NULL, 'c'},
 		{"base", required_argument, NULL, OPT_BASE},
 		{"release", required_argument, NULL, OPT_RELEASE},
 		{"all", no_argument, NULL, OPT_ALL},
+		{"color", required_argument, NULL, OPT_COLOR},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct phg_lint_opts lo = {0};
 	struct phg_lint_result res;
-	enum phg_format fmt = PHG_FORMAT_TEXT;
+	struct phg_report_opts ro = {.format = PHG_FORMAT_TEXT};
+	enum color_when color = COLOR_AUTO;
 	struct phg_err err = {0};
 	int c, rc;
 
@@ -85,7 +109,8 @@ int cmd_lint(int argc, char **argv, struct phg_cmd_env *env)
 	while ((c = getopt_long(argc, argv, "f:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
-			if (phg_report_format_parse(optarg, &fmt, &err) < 0) {
+			if (phg_report_format_parse(optarg, &ro.format, &err) <
+			    0) {
 				phg_print_err(&err);
 				return PHG_EXIT_USAGE;
 			}
@@ -101,6 +126,21 @@ int cmd_lint(int argc, char **argv, struct phg_cmd_env *env)
 			break;
 		case OPT_ALL:
 			lo.all = true;
+			break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0) {
+				color = COLOR_AUTO;
+			} else if (strcmp(optarg, "always") == 0) {
+				color = COLOR_ALWAYS;
+			} else if (strcmp(optarg, "never") == 0) {
+				color = COLOR_NEVER;
+			} else {
+				fprintf(stderr,
+					"phasegate: unknown --color '%s' (use "
+					"auto, always or never)\n",
+					optarg);
+				return PHG_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			lint_usage(stdout);
@@ -128,7 +168,8 @@ int cmd_lint(int argc, char **argv, struct phg_cmd_env *env)
 		phg_lint_result_release(&res);
 		return phg_exit_for(rc);
 	}
-	rc = write_report(&res, fmt);
+	ro.color = ro.format == PHG_FORMAT_TEXT && want_color(color);
+	rc = write_report(&res, &ro);
 	phg_lint_result_release(&res);
 	return rc;
 }

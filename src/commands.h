@@ -32,10 +32,24 @@ struct phg_cmd {
 	const char *summary;
 };
 
+int cmd_explain(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_lint(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_migrate(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_plan(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_rules(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_status(int argc, char **argv, struct phg_cmd_env *env);
+
+/*
+ * A rule's page, docs/rules/<id>.md, embedded in the binary at build time
+ * (cmake/embed_rule_docs.cmake writes rule_docs.c) for `phasegate explain`.
+ */
+struct phg_rule_doc {
+	const char *id;
+	const char *text; /* the page, byte for byte, NUL-terminated */
+	size_t len;	  /* bytes of text, without the NUL */
+};
+/* Every page, sorted by id, ended by an entry whose id is NULL. */
+extern const struct phg_rule_doc phg_rule_docs[];
 
 /*
  * Loads the config for a command: env->config_path if set, else the

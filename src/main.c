@@ -23,6 +23,10 @@ static const struct phg_cmd commands[] = {
 	 "apply pending migrations, region by region, primary first"},
 	{"status", cmd_status, 0,
 	 "show applied, pending, failed and drifted migrations per region"},
+	{"rules", cmd_rules, 0,
+	 "list every rule with its severity, stage and summary"},
+	{"explain", cmd_explain, 0,
+	 "print a rule's page: why it is unsafe and the safe sequence"},
 };
 
 static void usage(FILE *out)

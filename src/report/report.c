@@ -1,79 +1,196 @@
 /*
- * report.c: rendering a lint result as text or JSON into a buffer.
+ * report.c: the format names, rendering a lint result as text (with or
+ * without ANSI colours) or JSON, and the dispatch to the other formats
+ * (report_sarif.c, report_github.c, report_gitlab.c, report_gcc.c).
  */
-#include "report.h"
+#include "internal.h"
 
 #include <string.h>
+
+static const char *const format_names[] = {
+	[PHG_FORMAT_TEXT] = "text",	[PHG_FORMAT_JSON] = "json",
+	[PHG_FORMAT_SARIF] = "sarif",	[PHG_FORMAT_GITHUB] = "github",
+	[PHG_FORMAT_GITLAB] = "gitlab", [PHG_FORMAT_GCC] = "gcc",
+};
 
 int phg_report_format_parse(const char *name, enum phg_format *out,
 			    struct phg_err *err)
 {
-	if (strcmp(name, "text") == 0)
-		*out = PHG_FORMAT_TEXT;
-	else if (strcmp(name, "json") == 0)
-		*out = PHG_FORMAT_JSON;
-	else
-		return phg_err_set(err, PHG_EUSAGE,
-				   "unknown format '%s' (use text or json)",
-				   name);
-	return 0;
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(*format_names);
+	     i++) {
+		if (strcmp(name, format_names[i]) == 0) {
+			*out = (enum phg_format)i;
+			return 0;
+		}
+	}
+	return phg_err_set(err, PHG_EUSAGE,
+			   "unknown format '%s' (use text, json, sarif, "
+			   "github, gitlab or gcc)",
+			   name);
 }
 
-static const char *verdict(const struct phg_lint_result *r)
+const char *phg_report_verdict(const struct phg_lint_result *r)
 {
 	return phg_lint_refused(r) ? "refused" : "ok";
 }
 
-static int text_finding(struct phg_buf *b, const struct phg_finding *f)
+const char *phg_report_path(const struct phg_finding *f)
 {
-	int rc = phg_buf_printf(b, "%s:%d:%d: %s[%s]%s: %s\n", f->file, f->line,
-				f->col, phg_severity_name(f->severity), f->rule,
-				f->suppressed ? " (suppressed)" : "",
-				f->message);
+	const char *p = f->file ? f->file : "";
 
-	if (rc == 0 && f->source_line && f->line > 0) {
-		rc = phg_buf_printf(b, "  %5d | %s\n        | ", f->line,
-				    f->source_line);
-		/* The caret sits under column col, tabs kept as tabs. */
-		const char *p = f->source_line;
-
-		for (int c = 1; rc == 0 && *p && c < f->col; c++) {
-			rc = phg_buf_puts(b, *p == '\t' ? "\t" : " ");
+	while (p[0] == '.' && p[1] == '/') {
+		p += 2;
+		while (*p == '/')
 			p++;
-			while (((unsigned char)*p & 0xc0) == 0x80)
-				p++;
-		}
-		if (rc == 0)
-			rc = phg_buf_puts(b, "^\n");
 	}
+	return p;
+}
+
+int phg_report_message_help(struct phg_buf *b, const struct phg_finding *f)
+{
+	int rc = phg_buf_puts(b, f->message ? f->message : "");
+
 	if (rc == 0 && f->help && *f->help)
-		rc = phg_buf_printf(b, "  help: %s\n", f->help);
-	if (rc == 0)
-		rc = phg_buf_puts(b, "\n");
+		rc = phg_buf_printf(b, "\n\nhelp: %s", f->help);
 	return rc;
 }
 
-static int render_text(const struct phg_lint_result *r, struct phg_buf *b)
+int phg_report_one_line(struct phg_buf *b, const char *s)
 {
 	int rc = 0;
 
+	while (rc == 0 && s && *s) {
+		size_t n = strcspn(s, "\r\n");
+
+		rc = phg_buf_add(b, s, n);
+		s += n;
+		if (rc == 0 && *s) {
+			rc = phg_buf_puts(b, " ");
+			s++;
+		}
+	}
+	return rc;
+}
+
+int phg_report_rule_url(struct phg_buf *buf, const char *rule_id)
+{
+	int rc = phg_buf_puts(buf, PHG_RULE_DOCS_BASE);
+
+	rc = rc ? rc : phg_buf_puts(buf, rule_id);
+	return rc ? rc : phg_buf_puts(buf, ".md");
+}
+
+/* ANSI SGR sequences of the text format (rustc's choice of colours). */
+#define SGR_RESET "\033[0m"
+#define SGR_BOLD "\033[1m"
+#define SGR_DIM "\033[2m"
+#define SGR_ERROR "\033[1;31m"
+#define SGR_WARNING "\033[1;33m"
+#define SGR_GUTTER "\033[1;34m"
+#define SGR_HELP "\033[1;36m"
+#define SGR_OK "\033[1;32m"
+
+/* Appends the escape sequence sgr when colouring, nothing otherwise. */
+static int paint(struct phg_buf *b, bool color, const char *sgr)
+{
+	return color ? phg_buf_puts(b, sgr) : 0;
+}
+
+static const char *severity_sgr(enum phg_severity sev)
+{
+	return sev == PHG_SEV_ERROR ? SGR_ERROR : SGR_WARNING;
+}
+
+/* The caret line under the source line: spaces (tabs kept as tabs) up to
+   column col, then '^'. */
+static int text_caret(struct phg_buf *b, const struct phg_finding *f,
+		      bool color)
+{
+	const char *p = f->source_line;
+	int rc = 0;
+
+	for (int c = 1; rc == 0 && *p && c < f->col; c++) {
+		rc = phg_buf_puts(b, *p == '\t' ? "\t" : " ");
+		p++;
+		while (((unsigned char)*p & 0xc0) == 0x80)
+			p++;
+	}
+	rc = rc ? rc : paint(b, color, severity_sgr(f->severity));
+	rc = rc ? rc : phg_buf_puts(b, "^");
+	rc = rc ? rc : paint(b, color, SGR_RESET);
+	return rc ? rc : phg_buf_puts(b, "\n");
+}
+
+static int text_finding(struct phg_buf *b, const struct phg_finding *f,
+			bool color)
+{
+	int rc = paint(b, color, SGR_BOLD);
+
+	rc = rc ? rc : phg_buf_printf(b, "%s:%d:%d:", f->file, f->line, f->col);
+	rc = rc ? rc : paint(b, color, SGR_RESET);
+	rc = rc ? rc : phg_buf_puts(b, " ");
+	rc = rc ? rc : paint(b, color, severity_sgr(f->severity));
+	rc = rc ? rc
+		: phg_buf_printf(b, "%s[%s]", phg_severity_name(f->severity),
+				 f->rule);
+	rc = rc ? rc : paint(b, color, SGR_RESET);
+	if (rc == 0 && f->suppressed) {
+		rc = paint(b, color, SGR_DIM);
+		rc = rc ? rc : phg_buf_puts(b, " (suppressed)");
+		rc = rc ? rc : paint(b, color, SGR_RESET);
+	}
+	rc = rc ? rc : paint(b, color, SGR_BOLD);
+	rc = rc ? rc : phg_buf_printf(b, ": %s", f->message);
+	rc = rc ? rc : paint(b, color, SGR_RESET);
+	rc = rc ? rc : phg_buf_puts(b, "\n");
+	if (rc == 0 && f->source_line && f->line > 0) {
+		rc = phg_buf_puts(b, "  ");
+		rc = rc ? rc : paint(b, color, SGR_GUTTER);
+		rc = rc ? rc : phg_buf_printf(b, "%5d |", f->line);
+		rc = rc ? rc : paint(b, color, SGR_RESET);
+		rc = rc ? rc
+			: phg_buf_printf(b, " %s\n        ", f->source_line);
+		rc = rc ? rc : paint(b, color, SGR_GUTTER);
+		rc = rc ? rc : phg_buf_puts(b, "|");
+		rc = rc ? rc : paint(b, color, SGR_RESET);
+		rc = rc ? rc : phg_buf_puts(b, " ");
+		rc = rc ? rc : text_caret(b, f, color);
+	}
+	if (rc == 0 && f->help && *f->help) {
+		rc = phg_buf_puts(b, "  ");
+		rc = rc ? rc : paint(b, color, SGR_HELP);
+		rc = rc ? rc : phg_buf_puts(b, "help");
+		rc = rc ? rc : paint(b, color, SGR_RESET);
+		rc = rc ? rc : phg_buf_printf(b, ": %s\n", f->help);
+	}
+	return rc ? rc : phg_buf_puts(b, "\n");
+}
+
+static int render_text(const struct phg_lint_result *r, struct phg_buf *b,
+		       bool color)
+{
+	bool refused = phg_lint_refused(r);
+	int rc = 0;
+
 	for (size_t i = 0; i < r->findings.n && rc == 0; i++)
-		rc = text_finding(b, &r->findings.items[i]);
+		rc = text_finding(b, &r->findings.items[i], color);
 	if (rc == 0)
 		rc = phg_buf_printf(
 			b,
 			"%zu statement%s in %zu migration%s: %zu expand, %zu "
 			"backfill, %zu contract, %zu none\n"
-			"%zu error%s, %zu warning%s, %zu suppressed: %s\n",
+			"%zu error%s, %zu warning%s, %zu suppressed: ",
 			r->stmts.n, r->stmts.n == 1 ? "" : "s", r->files,
 			r->files == 1 ? "" : "s", r->phases[PHG_PHASE_EXPAND],
 			r->phases[PHG_PHASE_BACKFILL],
 			r->phases[PHG_PHASE_CONTRACT],
 			r->phases[PHG_PHASE_NONE], r->errors,
 			r->errors == 1 ? "" : "s", r->warnings,
-			r->warnings == 1 ? "" : "s", r->suppressed,
-			phg_lint_refused(r) ? "refused" : "ok");
-	return rc;
+			r->warnings == 1 ? "" : "s", r->suppressed);
+	rc = rc ? rc : paint(b, color, refused ? SGR_ERROR : SGR_OK);
+	rc = rc ? rc : phg_buf_puts(b, phg_report_verdict(r));
+	rc = rc ? rc : paint(b, color, SGR_RESET);
+	return rc ? rc : phg_buf_puts(b, "\n");
 }
 
 static int json_finding(struct phg_buf *b, const struct phg_finding *f)
@@ -176,18 +293,35 @@ static int render_json(const struct phg_lint_result *r, struct phg_buf *b)
 			r->suppressed, r->phases[PHG_PHASE_EXPAND],
 			r->phases[PHG_PHASE_BACKFILL],
 			r->phases[PHG_PHASE_CONTRACT],
-			r->phases[PHG_PHASE_NONE], verdict(r));
+			r->phases[PHG_PHASE_NONE], phg_report_verdict(r));
 	return rc;
+}
+
+int phg_report_render_opts(const struct phg_lint_result *r,
+			   const struct phg_report_opts *opts,
+			   struct phg_buf *buf)
+{
+	switch (opts->format) {
+	case PHG_FORMAT_TEXT:
+		return render_text(r, buf, opts->color);
+	case PHG_FORMAT_JSON:
+		return render_json(r, buf);
+	case PHG_FORMAT_SARIF:
+		return phg_report_sarif(r, buf);
+	case PHG_FORMAT_GITHUB:
+		return phg_report_github(r, buf);
+	case PHG_FORMAT_GITLAB:
+		return phg_report_gitlab(r, buf);
+	case PHG_FORMAT_GCC:
+		return phg_report_gcc(r, buf);
+	}
+	return PHG_EUSAGE;
 }
 
 int phg_report_render(const struct phg_lint_result *r, enum phg_format fmt,
 		      struct phg_buf *buf)
 {
-	switch (fmt) {
-	case PHG_FORMAT_TEXT:
-		return render_text(r, buf);
-	case PHG_FORMAT_JSON:
-		return render_json(r, buf);
-	}
-	return PHG_EUSAGE;
+	struct phg_report_opts opts = {.format = fmt, .color = false};
+
+	return phg_report_render_opts(r, &opts, buf);
 }
