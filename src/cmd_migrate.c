@@ -19,12 +19,13 @@ static void migrate_usage(FILE *out, bool plan)
 		fprintf(out,
 			"usage: phasegate plan [options]\n"
 			"\n"
-			"Shows, per region, what 'migrate' would run, in "
-			"order, with each\n"
-			"migration's phase, how it runs (one transaction or "
-			"statement by\n"
-			"statement), and the linter's hazards. Touches "
-			"nothing.\n");
+			"Shows, per region (every region unless --region "
+			"names one), what\n"
+			"'migrate' would run, in order, with each migration's "
+			"phase, how it\n"
+			"runs (one transaction or statement by statement), and "
+			"the linter's\n"
+			"hazards. Touches nothing.\n");
 	else
 		fprintf(out,
 			"usage: phasegate migrate [options]\n"
@@ -57,10 +58,12 @@ static void migrate_usage(FILE *out, bool plan)
 	fprintf(out, "  -c, --config FILE    the config\n"
 		     "  -h, --help           show this help\n"
 		     "\n"
-		     "exit codes: 0 ok, 1 refused (gate, checksum drift), 2 "
-		     "usage or config,\n"
-		     "3 runtime (database unreachable, lock not acquired, a "
-		     "migration failed)\n");
+		     "exit codes: 0 ok, 1 refused (gate, a file that cannot be "
+		     "parsed, checksum\n"
+		     "drift, a missing file), 2 usage or config, 3 runtime "
+		     "(database\n"
+		     "unreachable, lock not acquired, a migration failed, a "
+		     "replica behind)\n");
 }
 
 static int parse_phases(const char *list, unsigned *mask)
@@ -86,7 +89,8 @@ static int parse_phases(const char *list, unsigned *mask)
 
 static void print_progress(const struct phg_progress *p, void *ctx)
 {
-	(void)ctx;
+	const struct phg_runner_opts *ro = ctx;
+
 	switch (p->event) {
 	case PHG_EV_REGION_START:
 		printf("== region %s\n", p->region);
@@ -102,7 +106,8 @@ static void print_progress(const struct phg_progress *p, void *ctx)
 		printf("  retry    %-50s %s\n", p->name, p->detail);
 		break;
 	case PHG_EV_REGION_DONE:
-		printf("  region %s: %zu applied\n", p->region, p->count);
+		printf("  region %s: %zu %s\n", p->region, p->count,
+		       ro->dry_run ? "to apply" : "applied");
 		break;
 	case PHG_EV_SOAK:
 		printf("  soak before %s: %lld s left\n", p->region,
@@ -220,15 +225,22 @@ static int run_migrate(int argc, char **argv, struct phg_cmd_env *env,
 	if (rc != 0)
 		return rc;
 	if (plan) {
+		/* Every region unless one is named; the findings are shown
+		   instead of refusing. */
 		ro.dry_run = true;
 		ro.no_gate = true;
+		ro.all_regions = !ro.region;
 	}
 	ro.cfg = &env->cfg;
 	ro.progress = print_progress;
+	ro.progress_ctx = &ro;
 	rc = phg_runner_migrate(&ro, &res, &err);
-	if (rc == 0 && (res.refused || plan) && res.have_gate)
+	if (res.have_gate && (plan || res.about_files))
 		print_findings(&res.gate);
 	if (rc < 0) {
+		if (res.applied)
+			printf("%zu migration%s applied before the failure\n",
+			       res.applied, res.applied == 1 ? "" : "s");
 		phg_print_err(&err);
 		rc = res.refused ? PHG_EXIT_REFUSED : phg_exit_for(rc);
 	} else if (res.refused) {
@@ -236,6 +248,9 @@ static int run_migrate(int argc, char **argv, struct phg_cmd_env *env,
 				"migrations; nothing was applied (--no-gate to "
 				"override, recorded in the history)\n");
 		rc = PHG_EXIT_REFUSED;
+	} else if (ro.dry_run && !plan) {
+		printf("dry run: %zu migration%s would be applied\n",
+		       res.would_apply, res.would_apply == 1 ? "" : "s");
 	} else if (!plan) {
 		printf("%zu migration%s applied\n", res.applied,
 		       res.applied == 1 ? "" : "s");

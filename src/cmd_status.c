@@ -1,6 +1,6 @@
 /*
  * cmd_status.c: `phasegate status` — per region: applied, pending, running,
- * failed, drift and missing migrations, as text or JSON.
+ * interrupted, failed, drift and missing migrations, as text or JSON.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,9 +17,12 @@ static void status_usage(FILE *out)
 		"\n"
 		"Shows, per region, which migrations are applied, pending, "
 		"running\n"
-		"(started outside a transaction and not finished), failed, "
-		"drifted\n"
-		"(changed since applied) or missing (applied, file gone).\n"
+		"(started outside a transaction, its runner at work), "
+		"interrupted (the\n"
+		"same, its runner gone: migrate resumes it), failed, drift "
+		"(changed\n"
+		"since applied) or missing (applied, file gone). Touches "
+		"nothing.\n"
 		"\n"
 		"options:\n"
 		"      --region NAME    only this region\n"
@@ -30,6 +33,39 @@ static void status_usage(FILE *out)
 		"exit codes: 0 all reachable and no drift, 1 drift or a "
 		"missing file,\n"
 		"2 usage or config, 3 a region unreachable\n");
+}
+
+/* The per-state counts, in enum order, as JSON members. */
+static int json_counts(struct phg_buf *b, const struct phg_region_status *r)
+{
+	int rc = 0;
+
+	for (int k = 0; rc == 0 && k < PHG_MIG_STATES; k++)
+		rc = phg_buf_printf(b, ",\"%s\":%zu",
+				    phg_mig_state_name((enum phg_mig_state)k),
+				    r->count[k]);
+	return rc;
+}
+
+static int json_item(struct phg_buf *b, const struct phg_status_item *it,
+		     bool first)
+{
+	int rc = phg_buf_puts(b, first ? "{\"name\":" : ",{\"name\":");
+
+	rc = rc ? rc : phg_buf_json_str(b, it->name);
+	rc = rc ? rc
+		: phg_buf_printf(b, ",\"state\":\"%s\",\"phase\":",
+				 phg_mig_state_name(it->state));
+	rc = rc ? rc : phg_buf_json_str(b, it->phase);
+	rc = rc ? rc
+		: phg_buf_printf(b,
+				 ",\"statements_done\":%d,\"duration_ms\":%lld,"
+				 "\"finished_at\":",
+				 it->statements_done, it->duration_ms);
+	rc = rc ? rc
+		: (it->finished_at ? phg_buf_json_str(b, it->finished_at)
+				   : phg_buf_puts(b, "null"));
+	return rc ? rc : phg_buf_puts(b, "}");
 }
 
 static int render_json(const struct phg_region_status *st, size_t n,
@@ -45,35 +81,36 @@ static int render_json(const struct phg_region_status *st, size_t n,
 		rc = rc ? rc
 			: phg_buf_printf(b,
 					 ",\"reachable\":%s,\"replica\":%s,"
-					 "\"applied\":%zu,\"pending\":%zu,"
-					 "\"running\":%zu,\"failed\":%zu,"
-					 "\"drift\":%zu,"
-					 "\"missing\":%zu,\"error\":",
+					 "\"locked\":%s",
 					 r->reachable ? "true" : "false",
 					 r->replica ? "true" : "false",
-					 r->applied, r->pending, r->running,
-					 r->failed, r->drifted, r->missing);
+					 r->locked ? "true" : "false");
+		rc = rc ? rc : json_counts(b, r);
+		rc = rc ? rc : phg_buf_puts(b, ",\"error\":");
 		rc = rc ? rc
 			: (r->reachable ? phg_buf_puts(b, "null")
 					: phg_buf_json_str(b, r->error));
 		rc = rc ? rc : phg_buf_puts(b, ",\"migrations\":[");
-		for (size_t k = 0; rc == 0 && k < r->nitems; k++) {
-			const struct phg_status_item *it = &r->items[k];
-
-			rc = phg_buf_puts(b, k ? ",{\"name\":" : "{\"name\":");
-			rc = rc ? rc : phg_buf_json_str(b, it->name);
-			rc = rc ? rc
-				: phg_buf_printf(b,
-						 ",\"state\":\"%s\",\"phase\":",
-						 it->state);
-			rc = rc ? rc : phg_buf_json_str(b, it->phase);
-			rc = rc ? rc
-				: phg_buf_printf(b, ",\"duration_ms\":%lld}",
-						 it->duration_ms);
-		}
+		for (size_t k = 0; rc == 0 && k < r->nitems; k++)
+			rc = json_item(b, &r->items[k], k == 0);
 		rc = rc ? rc : phg_buf_puts(b, "]}");
 	}
 	return rc ? rc : phg_buf_puts(b, "]}\n");
+}
+
+/* "5 applied, 1 pending, 1 failed": applied and pending always. */
+static int text_counts(struct phg_buf *b, const struct phg_region_status *r)
+{
+	int rc = phg_buf_printf(b, "%zu applied, %zu pending",
+				r->count[PHG_MIG_APPLIED],
+				r->count[PHG_MIG_PENDING]);
+
+	for (int k = PHG_MIG_RUNNING; rc == 0 && k < PHG_MIG_STATES; k++)
+		if (r->count[k])
+			rc = phg_buf_printf(
+				b, ", %zu %s", r->count[k],
+				phg_mig_state_name((enum phg_mig_state)k));
+	return rc;
 }
 
 static int render_text(const struct phg_region_status *st, size_t n,
@@ -90,19 +127,36 @@ static int render_text(const struct phg_region_status *st, size_t n,
 					    r->region, r->error);
 			continue;
 		}
-		rc = phg_buf_printf(b,
-				    "== region %s%s: %zu applied, %zu pending, "
-				    "%zu running, "
-				    "%zu failed, %zu drift, %zu missing\n",
-				    r->region, r->replica ? " (replica)" : "",
-				    r->applied, r->pending, r->running,
-				    r->failed, r->drifted, r->missing);
-		for (size_t k = 0; rc == 0 && k < r->nitems; k++)
-			if (strcmp(r->items[k].state, "applied") != 0)
-				rc = phg_buf_printf(b, "  %-8s %-50s %s\n",
-						    r->items[k].state,
-						    r->items[k].name,
-						    r->items[k].phase);
+		rc = phg_buf_printf(b, "== region %s%s: ", r->region,
+				    r->replica ? " (replica)" : "");
+		rc = rc ? rc : text_counts(b, r);
+		rc = rc ? rc
+			: phg_buf_puts(b, r->locked ? " (a runner holds the "
+						      "migration lock)\n"
+						    : "\n");
+		for (size_t k = 0; rc == 0 && k < r->nitems; k++) {
+			const struct phg_status_item *it = &r->items[k];
+
+			if (it->state == PHG_MIG_APPLIED)
+				continue;
+			rc = phg_buf_printf(b, "  %-11s %-50s %s",
+					    phg_mig_state_name(it->state),
+					    it->name, it->phase);
+			if (rc == 0 && it->statements_done > 0 &&
+			    (it->state == PHG_MIG_RUNNING ||
+			     it->state == PHG_MIG_INTERRUPTED ||
+			     it->state == PHG_MIG_FAILED))
+				rc = phg_buf_printf(
+					b, ", %d statement%s done",
+					it->statements_done,
+					it->statements_done == 1 ? "" : "s");
+			rc = rc ? rc : phg_buf_puts(b, "\n");
+		}
+		if (rc == 0 && r->count[PHG_MIG_INTERRUPTED])
+			rc = phg_buf_puts(b, "  interrupted: its runner "
+					     "stopped; 'phasegate migrate' "
+					     "continues after the last "
+					     "statement done\n");
 	}
 	return rc;
 }
@@ -132,7 +186,15 @@ int cmd_status(int argc, char **argv, struct phg_cmd_env *env)
 			ro.region = optarg;
 			break;
 		case 'f':
-			if (phg_report_format_parse(optarg, &fmt, &err) < 0) {
+			if (phg_report_format_parse(optarg, &fmt, &err) < 0 ||
+			    (fmt != PHG_FORMAT_TEXT &&
+			     fmt != PHG_FORMAT_JSON)) {
+				if (!err.code)
+					phg_err_set(
+						&err, PHG_EUSAGE,
+						"status prints text or json, "
+						"not '%s'",
+						optarg);
 				phg_print_err(&err);
 				return PHG_EXIT_USAGE;
 			}
@@ -167,7 +229,7 @@ int cmd_status(int argc, char **argv, struct phg_cmd_env *env)
 		fputs(out.data, stdout);
 	rc = PHG_EXIT_OK;
 	for (size_t i = 0; i < n; i++) {
-		if (st[i].drifted || st[i].missing)
+		if (st[i].count[PHG_MIG_DRIFT] || st[i].count[PHG_MIG_MISSING])
 			rc = rc ? rc : PHG_EXIT_REFUSED;
 		if (!st[i].reachable)
 			rc = PHG_EXIT_RUNTIME;

@@ -70,6 +70,28 @@ static char *dsn_password(const char *dsn)
 	return pw;
 }
 
+/*
+ * The runner's own session settings. client_connection_check_interval
+ * (PostgreSQL 14 and later): when this process dies mid-statement (a crash,
+ * SIGKILL), the server cancels the statement within a second instead of
+ * finishing it while holding the migration lock.
+ */
+static int session_settings(struct rn_conn *c, struct phg_err *err)
+{
+	if (PQserverVersion(c->pg) < 140000)
+		return 0;
+	return rn_exec(c, "SET client_connection_check_interval = 1000",
+		       "cannot set the session", NULL, err);
+}
+
+int rn_session_reset(struct rn_conn *c, struct phg_err *err)
+{
+	int rc = rn_exec(c, "RESET ALL; RESET ROLE", "cannot reset the session",
+			 NULL, err);
+
+	return rc < 0 ? rc : session_settings(c, err);
+}
+
 int rn_connect(const struct phg_config *cfg, const struct phg_region *region,
 	       struct rn_conn *c, struct phg_err *err)
 {
@@ -101,6 +123,11 @@ int rn_connect(const struct phg_config *cfg, const struct phg_region *region,
 				   region->name, msg);
 	}
 	PQsetNoticeProcessor(c->pg, quiet_notices, NULL);
+	rc = session_settings(c, err);
+	if (rc < 0) {
+		rn_close(c);
+		return rc;
+	}
 	schema = PQescapeIdentifier(c->pg, cfg->migrate.history_schema,
 				    strlen(cfg->migrate.history_schema));
 	if (!schema) {
@@ -185,6 +212,31 @@ static long long lock_key(const char *schema)
 	for (const char *p = schema; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	return (long long)(h >> 1);
+}
+
+int rn_lock_held(struct rn_conn *c, bool *held, struct phg_err *err)
+{
+	unsigned long long key = (unsigned long long)lock_key(c->schema);
+	char hi[16], lo[16];
+	const char *params[2] = {hi, lo};
+	PGresult *res;
+	int rc;
+
+	/* pg_locks shows a bigint advisory key as two 32-bit halves. */
+	snprintf(hi, sizeof(hi), "%llu", key >> 32);
+	snprintf(lo, sizeof(lo), "%llu", key & 0xffffffffULL);
+	rc = rn_query(c,
+		      "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN "
+		      "pg_database d ON d.oid = l.database WHERE l.locktype = "
+		      "'advisory' AND d.datname = current_database() AND "
+		      "l.classid = $1::oid AND l.objid = $2::oid AND "
+		      "l.objsubid = 1 AND l.granted)",
+		      2, params, &res, "cannot read the locks", err);
+	if (rc < 0)
+		return rc;
+	*held = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
 }
 
 int rn_lock(struct rn_conn *c, long long wait_ms, phg_progress_fn progress,

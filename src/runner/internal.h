@@ -30,6 +30,14 @@ int rn_connect(const struct phg_config *cfg, const struct phg_region *region,
 void rn_close(struct rn_conn *c);
 
 /*
+ * Puts the session back as it was when it connected (RESET ALL, RESET ROLE)
+ * plus the runner's own settings, so what one migration SETs (search_path,
+ * a role, session_replication_role, ...) never leaks into the next. The
+ * advisory lock stays. Returns 0 or PHG_ERUNTIME.
+ */
+int rn_session_reset(struct rn_conn *c, struct phg_err *err);
+
+/*
  * Runs sql (one or several statements) and discards the result. On failure
  * sets sqlstate (6 bytes, may be NULL) and err ("region 'x': what: message
  * (SQLSTATE)") and returns PHG_ERUNTIME.
@@ -42,9 +50,16 @@ int rn_query(struct rn_conn *c, const char *sql, int nparams,
 	     const char *const *params, PGresult **out, const char *what,
 	     struct phg_err *err);
 
-/* Takes the session advisory lock, waiting up to wait_ms (exit 3 after). */
+/*
+ * Takes the session-level advisory lock of the history schema in c's
+ * database, polling up to wait_ms; it is held until the connection closes.
+ * Returns 0, or PHG_ERUNTIME when another runner kept it that long (or the
+ * query failed). progress hears PHG_EV_LOCK_WAIT once if it has to wait.
+ */
 int rn_lock(struct rn_conn *c, long long wait_ms, phg_progress_fn progress,
 	    void *pctx, struct phg_err *err);
+/* Whether any session (c's included) holds that lock now, without taking it. */
+int rn_lock_held(struct rn_conn *c, bool *held, struct phg_err *err);
 
 /* Creates the history schema and table when missing (under the lock). */
 int rn_history_ensure(struct rn_conn *c, struct phg_err *err);
@@ -58,6 +73,28 @@ void rn_history_free(struct phg_history_row *rows, size_t n);
 struct phg_history_row *rn_history_find(struct phg_history_row *rows, size_t n,
 					const char *name);
 
+/* How a history row stands against the migration's file (see rn_verdict). */
+enum rn_verdict {
+	RN_ROW_APPLIED,	     /* applied, file unchanged */
+	RN_ROW_DRIFT,	     /* applied or partly applied, file changed */
+	RN_ROW_MISSING,	     /* applied or partly applied, file gone */
+	RN_ROW_PARTIAL,	     /* started outside a transaction and not
+				finished: a rerun continues after
+				statements_done */
+	RN_ROW_NOTHING_KEPT, /* a failed or interrupted attempt that left
+				nothing: a rerun starts over */
+	RN_ROW_GONE	     /* nothing kept and the file is gone: ignore */
+};
+
+/*
+ * Judges a history row against its migration m (NULL when no file has that
+ * name). Drift and missing block a region: what is in the database no
+ * longer matches any file, so nothing may be applied there. The runner and
+ * `status` both decide with this one function.
+ */
+enum rn_verdict rn_verdict(const struct phg_history_row *row,
+			   const struct phg_migration *m);
+
 /* What applying one migration needs to know. */
 struct rn_apply {
 	const struct phg_runner_opts *opts;
@@ -67,9 +104,26 @@ struct rn_apply {
 	size_t len;
 };
 
-/* Applies one migration in its region (rn_apply_one in apply.c). */
+/*
+ * Applies one migration on c, which holds the advisory lock. A migration
+ * that can runs in one transaction with its history row; one that cannot
+ * (or that holds its own BEGIN/COMMIT) runs statement by statement with
+ * its progress recorded, continuing after a->row's statements_done when
+ * that row is a partial run of the same file. On failure the history
+ * shows a 'failed' row (when the connection still works) and err says
+ * what failed; returns 0 or PHG_ERUNTIME (PHG_ENOMEM). *ms is the time
+ * spent either way.
+ */
 int rn_apply_one(struct rn_conn *c, const struct rn_apply *a, long long *ms,
 		 struct phg_err *err);
+
+/*
+ * The line of a BEGIN in a migration with its own transaction control that
+ * no COMMIT or ROLLBACK closes (before the next BEGIN), or 0. Such a file
+ * would leave its work, and its history row, in a transaction that the
+ * end of the session rolls back.
+ */
+int rn_unclosed_begin(const struct phg_lint_migration *m);
 
 /* Sleeps ms milliseconds (bounded waits only). */
 void rn_sleep_ms(long long ms);

@@ -19,10 +19,12 @@ struct run {
 	const struct phg_region **regions; /* in run order */
 	size_t nregions;
 	struct phg_lint_result *lint;
-	long to; /* index of --to, or -1 */
+	long to; /* index of --to's migration (the last one without it) */
 	struct phg_err *err;
-	char **applied_names; /* applied by this run (for the soak checks) */
-	size_t napplied;
+	/* What each finished region's history showed as applied when it
+	   finished, in run order (for the soak's checks). */
+	char ***fin_names;
+	size_t *fin_n;
 };
 
 static void emit(const struct run *r, enum phg_event ev, const char *region,
@@ -83,30 +85,33 @@ static int select_regions(struct run *r)
 	return 0;
 }
 
-/* Names applied in a region (for the gate's release boundary). */
-static int applied_in(struct run *r, const struct phg_region *reg,
-		      char ***names, size_t *n)
+/*
+ * Names of the migrations a region's history shows as applied (none when it
+ * has no history table). *names is freed with free_names.
+ */
+static int applied_in_err(struct run *r, const struct phg_region *reg,
+			  char ***names, size_t *n, struct phg_err *err)
 {
 	struct phg_history_row *rows = NULL;
 	size_t nrows = 0, k = 0;
 	struct rn_conn c;
 	bool exists = false;
-	int rc = rn_connect(r->o->cfg, reg, &c, r->err);
+	int rc = rn_connect(r->o->cfg, reg, &c, err);
 
 	*names = NULL;
 	*n = 0;
 	if (rc < 0)
 		return rc;
-	rc = rn_history_exists(&c, &exists, r->err);
+	rc = rn_history_exists(&c, &exists, err);
 	if (rc == 0 && exists)
-		rc = rn_history_read(&c, &rows, &nrows, r->err);
+		rc = rn_history_read(&c, &rows, &nrows, err);
 	rn_close(&c);
 	if (rc < 0)
 		return rc;
 	*names = calloc(nrows + 1, sizeof(char *));
 	if (!*names) {
 		rn_history_free(rows, nrows);
-		return phg_err_set(r->err, PHG_ENOMEM, "out of memory");
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < nrows; i++)
 		if (phg_streq(rows[i].state, "applied"))
@@ -116,11 +121,103 @@ static int applied_in(struct run *r, const struct phg_region *reg,
 	return 0;
 }
 
+/* applied_in_err reporting to the run's error. */
+static int applied_in(struct run *r, const struct phg_region *reg,
+		      char ***names, size_t *n)
+{
+	return applied_in_err(r, reg, names, n, r->err);
+}
+
 static void free_names(char **names, size_t n)
 {
 	for (size_t i = 0; names && i < n; i++)
 		free(names[i]);
 	free(names);
+}
+
+/* The index of --to's migration (the last one without it), or -2. */
+static long find_to(struct run *r)
+{
+	const char *to = r->o->to;
+
+	if (!to)
+		return (long)r->lint->nmigrations - 1;
+	for (size_t i = r->lint->nmigrations; i-- > 0;) {
+		const struct phg_migration *m = r->lint->migrations[i].mig;
+
+		if (phg_streq(m->name, to) ||
+		    phg_version_cmp(m->version, to) == 0)
+			return (long)i;
+	}
+	return -2;
+}
+
+/* The first parser finding of a file, for the refusal's message. */
+static const struct phg_finding *first_finding(const struct phg_lint_result *l,
+					       const char *path)
+{
+	for (size_t i = 0; i < l->findings.n; i++) {
+		const struct phg_finding *f = &l->findings.items[i];
+
+		if (phg_streq(f->file, path) &&
+		    (phg_streq(f->rule, PHG_RULE_SYNTAX_ERROR) ||
+		     phg_streq(f->rule, PHG_RULE_INVALID_ENCODING) ||
+		     phg_streq(f->rule, PHG_RULE_UNANALYZABLE)))
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * A pending migration that phasegate cannot parse is never sent, --no-gate
+ * or not: the runner splits statements and decides on transactions from
+ * the parse tree. Nor is one that opens a transaction it never closes.
+ * Refused before any region is touched; migrations after --to do not
+ * count.
+ */
+static int refuse_unreadable(struct run *r, char **applied, size_t napplied)
+{
+	const struct phg_lint_result *l = r->lint;
+
+	for (size_t i = 0; i < l->nmigrations && (long)i <= r->to; i++) {
+		const struct phg_lint_migration *m = &l->migrations[i];
+		const struct phg_finding *f;
+		bool done = false;
+
+		for (size_t k = 0; k < napplied && !done; k++)
+			done = phg_streq(applied[k], m->mig->name);
+		if (done)
+			continue;
+		if (!m->unreadable && rn_unclosed_begin(m)) {
+			r->res->refused = true;
+			return phg_err_set(r->err, PHG_EINPUT,
+					   "migration '%s' opens a transaction "
+					   "at line %d that it does not close "
+					   "(add its COMMIT); nothing was "
+					   "applied",
+					   m->mig->name, rn_unclosed_begin(m));
+		}
+		if (!m->unreadable)
+			continue;
+		r->res->refused = r->res->about_files = true;
+		f = first_finding(l, m->mig->path);
+		if (f)
+			return phg_err_set(r->err, PHG_EINPUT,
+					   "migration '%s' cannot be parsed "
+					   "(%s:%d:%d: %s); phasegate never "
+					   "sends a file it cannot read, "
+					   "--no-gate included: nothing was "
+					   "applied",
+					   m->mig->name, f->file, f->line,
+					   f->col, f->message);
+		return phg_err_set(r->err, PHG_EINPUT,
+				   "migration '%s' cannot be parsed; "
+				   "phasegate never sends a file it cannot "
+				   "read, --no-gate included: nothing was "
+				   "applied",
+				   m->mig->name);
+	}
+	return 0;
 }
 
 /* Lints the migrations pending in the first region as one release. */
@@ -145,61 +242,71 @@ static int gate_and_collect(struct run *r)
 	lo.collect = true;
 	r->res->have_gate = true;
 	rc = phg_lint_run(&lo, &r->res->gate, r->err);
-	free_names(names, n);
-	if (rc < 0)
-		return rc;
-	r->lint = &r->res->gate;
-	if (!r->o->no_gate && phg_lint_refused(r->lint))
-		r->res->refused = true;
-	return 0;
-}
-
-static long find_to(struct run *r)
-{
-	const char *to = r->o->to;
-
-	if (!to)
-		return (long)r->lint->nmigrations - 1;
-	for (size_t i = r->lint->nmigrations; i-- > 0;) {
-		const struct phg_migration *m = r->lint->migrations[i].mig;
-
-		if (phg_streq(m->name, to) ||
-		    phg_version_cmp(m->version, to) == 0)
-			return (long)i;
+	if (rc == 0) {
+		r->lint = &r->res->gate;
+		r->to = find_to(r);
+		if (r->to == -2)
+			rc = phg_err_set(r->err, PHG_EUSAGE,
+					 "--to '%s': no migration has that "
+					 "version or name",
+					 r->o->to);
 	}
-	return -2;
+	if (rc == 0)
+		rc = refuse_unreadable(r, names, n);
+	free_names(names, n);
+	if (rc == 0 && !r->o->no_gate && phg_lint_refused(r->lint))
+		r->res->refused = r->res->about_files = true;
+	return rc;
 }
 
-/* Refuses the region when the history and the files disagree. */
+/* The migration of that name on disk, or NULL. */
+static const struct phg_migration *on_disk(const struct run *r,
+					   const char *name)
+{
+	for (size_t k = 0; k < r->lint->nmigrations; k++)
+		if (phg_streq(r->lint->migrations[k].mig->name, name))
+			return r->lint->migrations[k].mig;
+	return NULL;
+}
+
+/*
+ * Refuses the region when the history and the files disagree: an applied
+ * (or partly applied) migration whose file changed or is gone. Nothing is
+ * applied there then, since what the database holds matches no file.
+ */
 static int check_drift(struct run *r, const char *region,
 		       struct phg_history_row *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct phg_history_row *row = &rows[i];
-		const struct phg_migration *m = NULL;
+		const struct phg_migration *m = on_disk(r, row->name);
+		bool partly = !phg_streq(row->state, "applied");
 
-		if (!phg_streq(row->state, "applied"))
-			continue;
-		for (size_t k = 0; k < r->lint->nmigrations && !m; k++)
-			if (phg_streq(r->lint->migrations[k].mig->name,
-				      row->name))
-				m = r->lint->migrations[k].mig;
-		if (!m) {
+		switch (rn_verdict(row, m)) {
+		case RN_ROW_MISSING:
 			r->res->refused = true;
 			return phg_err_set(
 				r->err, PHG_EINPUT,
 				"region '%s': migration '%s' is in the history "
-				"but its file is missing; nothing was applied",
-				region, row->name);
-		}
-		if (!phg_streq(m->checksum, row->checksum)) {
+				"(%s) but its file is missing; nothing was "
+				"applied",
+				region, row->name,
+				partly ? "partly applied" : "applied");
+		case RN_ROW_DRIFT:
 			r->res->refused = true;
 			return phg_err_set(
 				r->err, PHG_EINPUT,
-				"region '%s': checksum drift in '%s': applied "
-				"with sha256 %s, the file now has sha256 %s; "
+				"region '%s': checksum drift in '%s': %s with "
+				"sha256 %s, the file now has sha256 %s; "
 				"nothing was applied",
-				region, m->path, row->checksum, m->checksum);
+				region, m->path,
+				partly ? "partly applied" : "applied",
+				row->checksum, m->checksum);
+		case RN_ROW_APPLIED:
+		case RN_ROW_PARTIAL:
+		case RN_ROW_NOTHING_KEPT:
+		case RN_ROW_GONE:
+			break;
 		}
 	}
 	return 0;
@@ -220,43 +327,46 @@ static bool wanted(const struct run *r, size_t i,
 		(mask & PHG_PHASE_BIT(PHG_PHASE_EXPAND)));
 }
 
-static int load_text(const struct phg_migration *m, struct phg_buf *text,
-		     struct phg_err *err)
+/*
+ * Reads a migration's file again to send it. The statements' offsets come
+ * from the lint's reading, and the history records that checksum: a file
+ * that changed since (edited during a soak, say) is refused.
+ */
+static int load_text(struct run *r, const char *region,
+		     const struct phg_migration *m, struct phg_buf *text)
 {
 	struct phg_migration copy = *m;
+	int rc = phg_source_load(&copy, text, r->err);
 
-	/* phg_source_load refreshes offsets; the lint already has them. */
-	return phg_source_load(&copy, text, err);
-}
-
-static int remember_applied(struct run *r, const char *name)
-{
-	char **n = realloc(r->applied_names,
-			   (r->napplied + 1) * sizeof(*r->applied_names));
-
-	if (!n)
-		return phg_err_set(r->err, PHG_ENOMEM, "out of memory");
-	r->applied_names = n;
-	n[r->napplied] = phg_strdup(name);
-	if (!n[r->napplied])
-		return phg_err_set(r->err, PHG_ENOMEM, "out of memory");
-	r->napplied++;
-	return 0;
+	if (rc == 0 && !phg_streq(copy.checksum, m->checksum)) {
+		r->res->refused = true;
+		return phg_err_set(r->err, PHG_EINPUT,
+				   "region '%s': '%s' changed while phasegate "
+				   "ran (sha256 %s when read, %s now); it was "
+				   "not applied",
+				   region, m->path, m->checksum, copy.checksum);
+	}
+	return rc;
 }
 
 static void dry_run_line(struct run *r, const char *region,
-			 const struct phg_lint_migration *m)
+			 const struct phg_lint_migration *m,
+			 const struct phg_history_row *row)
 {
 	const struct phg_config *cfg = r->o->cfg;
-	char detail[400];
+	char detail[400], resume[64] = "";
 
+	if (row && rn_verdict(row, m->mig) == RN_ROW_PARTIAL)
+		snprintf(resume, sizeof(resume),
+			 ", continuing after statement %d",
+			 row->statements_done);
 	snprintf(detail, sizeof(detail),
-		 "%s, %s; lock_timeout=%lldms statement_timeout=%lldms",
+		 "%s, %s%s; lock_timeout=%lldms statement_timeout=%lldms",
 		 phg_phase_name(m->phase),
 		 m->own_transaction  ? "its own BEGIN/COMMIT, run as written"
 		 : m->no_transaction ? "statement by statement, no transaction"
 				     : "one transaction",
-		 cfg->migrate.lock_timeout_ms,
+		 resume, cfg->migrate.lock_timeout_ms,
 		 cfg->migrate.statement_timeout_ms);
 	emit(r, PHG_EV_DRY_RUN, region, m->mig->name, detail, 0, 0);
 }
@@ -296,10 +406,12 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 		if (!wanted(r, i, row))
 			continue;
 		if (r->o->dry_run) {
-			dry_run_line(r, reg->name, m);
+			dry_run_line(r, reg->name, m, row);
+			count++;
+			r->res->would_apply++;
 			continue;
 		}
-		rc = load_text(m->mig, &text, r->err);
+		rc = load_text(r, reg->name, m->mig, &text);
 		a.text = text.data ? text.data : "";
 		a.len = text.len;
 		if (rc == 0)
@@ -310,7 +422,6 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 			r->res->applied++;
 			emit(r, PHG_EV_MIGRATION_DONE, reg->name, m->mig->name,
 			     phg_phase_name(m->phase), ms, 0);
-			rc = remember_applied(r, m->mig->name);
 		}
 	}
 	rn_history_free(rows, nrows);
@@ -320,63 +431,72 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 	return rc;
 }
 
-/* How many of this run's migrations a region's history shows as applied. */
-static int count_applied(struct run *r, const struct phg_region *reg,
-			 size_t *seen, struct phg_err *err)
+/* How many of names (n) the list have (nh) holds. */
+static size_t shown(char **names, size_t n, char **have, size_t nh)
 {
-	struct phg_history_row *rows = NULL;
-	size_t nrows = 0;
-	struct rn_conn c;
-	bool exists = false;
-	int rc = rn_connect(r->o->cfg, reg, &c, err);
+	size_t seen = 0;
 
-	*seen = 0;
-	if (rc < 0)
-		return rc;
-	rc = rn_history_exists(&c, &exists, err);
-	if (rc == 0 && exists)
-		rc = rn_history_read(&c, &rows, &nrows, err);
-	rn_close(&c);
-	for (size_t i = 0; rc == 0 && i < r->napplied; i++) {
-		const struct phg_history_row *row =
-			rn_history_find(rows, nrows, r->applied_names[i]);
-
-		if (row && phg_streq(row->state, "applied"))
-			(*seen)++;
-	}
-	rn_history_free(rows, nrows);
-	return rc;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < nh; k++)
+			if (phg_streq(names[i], have[k])) {
+				seen++;
+				break;
+			}
+	return seen;
 }
 
-/* A replica gets no migrations: wait until it shows them. */
+/*
+ * A replica gets no migrations: wait until its history shows every
+ * migration applied to the region it replicates (not only this run's: an
+ * earlier run may have stopped before the replica caught up).
+ */
 static int wait_replica(struct run *r, const struct phg_region *reg)
 {
-	long long deadline = rn_now_ms() + r->o->cfg->migrate.replica_wait_ms;
+	const struct phg_region *src = find_region(r->o->cfg, reg->replica_of);
+	long long wait_ms = r->o->cfg->migrate.replica_wait_ms;
+	long long deadline = rn_now_ms() + wait_ms;
+	char **want = NULL;
+	size_t nwant = 0;
+	int rc;
 
 	emit(r, PHG_EV_REPLICA_WAIT, reg->name, NULL, NULL, 0, 0);
+	rc = applied_in(r, src, &want, &nwant);
 	for (;;) {
-		size_t seen = 0;
 		struct phg_err e = {0};
+		char **have = NULL;
+		size_t nhave = 0, seen = 0;
+		int crc;
 
-		if (count_applied(r, reg, &seen, &e) == 0 &&
-		    seen == r->napplied)
-			return 0;
-		if (rn_now_ms() >= deadline)
-			return phg_err_set(r->err, PHG_ERUNTIME,
-					   "region '%s': the replica does not "
-					   "show the %zu migrations applied to "
-					   "'%s' after %lld ms",
-					   reg->name, r->napplied,
-					   reg->replica_of,
-					   r->o->cfg->migrate.replica_wait_ms);
+		if (rc < 0)
+			break;
+		crc = applied_in_err(r, reg, &have, &nhave, &e);
+		if (crc == 0)
+			seen = shown(want, nwant, have, nhave);
+		free_names(have, nhave);
+		if (crc == 0 && seen == nwant)
+			break;
+		if (rn_now_ms() >= deadline) {
+			rc = phg_err_set(r->err, PHG_ERUNTIME,
+					 "region '%s': the replica does not "
+					 "show the %zu migrations applied to "
+					 "'%s' after %lld ms "
+					 "(migrate.replica_wait)%s%s",
+					 reg->name, nwant, reg->replica_of,
+					 wait_ms,
+					 crc < 0 ? "; last check: " : "",
+					 crc < 0 ? e.msg : "");
+			break;
+		}
 		rn_sleep_ms(500);
 	}
+	free_names(want, nwant);
+	return rc;
 }
 
 /*
  * The soak before the next region: a countdown, and every few seconds a
  * check that each finished region is still reachable and still shows every
- * migration this run applied.
+ * migration it showed when it finished.
  */
 static int soak(struct run *r, const struct phg_region *next, size_t done)
 {
@@ -386,21 +506,24 @@ static int soak(struct run *r, const struct phg_region *next, size_t done)
 		emit(r, PHG_EV_SOAK, next->name, NULL, NULL, left, 0);
 		for (size_t i = 0; i < done; i++) {
 			const struct phg_region *fin = r->regions[i];
-			size_t seen = 0;
+			char **have = NULL;
+			size_t nhave = 0, seen;
 			int rc;
 
 			if (fin->replica_of)
 				continue;
-			rc = count_applied(r, fin, &seen, r->err);
+			rc = applied_in(r, fin, &have, &nhave);
 			if (rc < 0)
 				return rc;
-			if (seen < r->napplied)
+			seen = shown(r->fin_names[i], r->fin_n[i], have, nhave);
+			free_names(have, nhave);
+			if (seen < r->fin_n[i])
 				return phg_err_set(
 					r->err, PHG_ERUNTIME,
 					"region '%s' lost history during the "
 					"soak: it shows %zu of the %zu "
-					"migrations applied",
-					fin->name, seen, r->napplied);
+					"migrations applied there",
+					fin->name, seen, r->fin_n[i]);
 		}
 		rn_sleep_ms(left < 5000 ? left : 5000);
 	}
@@ -415,18 +538,16 @@ int phg_runner_migrate(const struct phg_runner_opts *opts,
 
 	memset(res, 0, sizeof(*res));
 	rc = select_regions(&r);
+	if (rc == 0) {
+		r.fin_names = calloc(r.nregions, sizeof(*r.fin_names));
+		r.fin_n = calloc(r.nregions, sizeof(*r.fin_n));
+		if (!r.fin_names || !r.fin_n)
+			rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
+	}
 	if (rc == 0)
 		rc = gate_and_collect(&r);
 	if (rc == 0 && res->refused)
 		goto out;
-	if (rc == 0) {
-		r.to = find_to(&r);
-		if (r.to == -2)
-			rc = phg_err_set(err, PHG_EUSAGE,
-					 "--to '%s': no migration has that "
-					 "version or name",
-					 opts->to);
-	}
 	for (size_t i = 0; rc == 0 && i < r.nregions; i++) {
 		const struct phg_region *reg = r.regions[i];
 
@@ -437,9 +558,16 @@ int phg_runner_migrate(const struct phg_runner_opts *opts,
 			rc = wait_replica(&r, reg);
 		else if (rc == 0 && !reg->replica_of)
 			rc = apply_region(&r, reg);
+		/* Remembered for the soaks to come. */
+		if (rc == 0 && !reg->replica_of && !opts->dry_run &&
+		    i + 1 < r.nregions)
+			rc = applied_in(&r, reg, &r.fin_names[i], &r.fin_n[i]);
 	}
 out:
-	free_names(r.applied_names, r.napplied);
+	for (size_t i = 0; r.fin_names && i < r.nregions; i++)
+		free_names(r.fin_names[i], r.fin_n[i]);
+	free(r.fin_names);
+	free(r.fin_n);
 	free(r.regions);
 	return rc;
 }

@@ -15,18 +15,37 @@
 #define PHG_PHASE_BIT(p) (1u << (p))
 #define PHG_PHASES_ALL 0xfu
 
-/* Where a migration stands in one region's history. */
+/*
+ * Where a migration stands in one region, as `status` reports it:
+ *   applied      in the history, file unchanged;
+ *   pending      not in the history (or a failed attempt left nothing);
+ *   running      started outside a transaction and not finished, while a
+ *                runner holds the region's migration lock;
+ *   interrupted  the same with no runner holding the lock: the runner died
+ *                or lost its connection; `migrate` resumes it;
+ *   failed       the last attempt failed; for a migration run statement by
+ *                statement, what finished before the failure stays;
+ *   drift        applied (or partly applied) and the file changed since;
+ *   missing      applied (or partly applied) and the file is gone.
+ */
 enum phg_mig_state {
-	PHG_MIG_PENDING,
 	PHG_MIG_APPLIED,
-	PHG_MIG_RUNNING, /* started outside a transaction, not finished */
-	PHG_MIG_FAILED
+	PHG_MIG_PENDING,
+	PHG_MIG_RUNNING,
+	PHG_MIG_INTERRUPTED,
+	PHG_MIG_FAILED,
+	PHG_MIG_DRIFT,
+	PHG_MIG_MISSING
 };
+#define PHG_MIG_STATES 7
+
+/* The state's name as `status` prints it ("applied", ...). */
 const char *phg_mig_state_name(enum phg_mig_state s);
 
 /* One row of a region's history, as read. */
 struct phg_history_row {
 	char *name, *version, *checksum, *phase, *release, *state;
+	bool transactional; /* ran in one transaction with this row */
 	int statements_done;
 	long long duration_ms;
 	char *finished_at;
@@ -35,9 +54,9 @@ struct phg_history_row {
 /* One migration as a region sees it. */
 struct phg_status_item {
 	char *name;
-	const char *state; /* applied, pending, running, failed, drift,
-			      missing (in the history, no file) */
-	char *phase;	   /* from the history, or the file's */
+	enum phg_mig_state state;
+	char *phase; /* from the history, or the file's */
+	int statements_done;
 	long long duration_ms;
 	char *finished_at;
 };
@@ -51,9 +70,8 @@ struct phg_region_status {
 	bool reachable;
 	char error[1024]; /* when not reachable */
 	bool replica;
-	struct phg_history_row *rows;
-	size_t nrows;
-	size_t applied, pending, running, failed, drifted, missing;
+	bool locked; /* a runner holds the region's migration lock now */
+	size_t count[PHG_MIG_STATES]; /* items per state */
 };
 
 /* What the runner tells the command as it goes (the command prints). */
@@ -62,7 +80,7 @@ enum phg_event {
 	PHG_EV_MIGRATION_DONE, /* region, name, ms */
 	PHG_EV_MIGRATION_SKIP, /* region, name, detail: why */
 	PHG_EV_RETRY,	       /* region, name, detail: what failed */
-	PHG_EV_REGION_DONE,    /* region, count */
+	PHG_EV_REGION_DONE,    /* region, count (would apply, in a dry run) */
 	PHG_EV_SOAK,	       /* region (next), ms left */
 	PHG_EV_REPLICA_WAIT,   /* region */
 	PHG_EV_DRY_RUN,	       /* region, name, detail: the plan line */
@@ -96,7 +114,11 @@ struct phg_runner_opts {
  */
 struct phg_runner_result {
 	size_t applied;
-	bool refused; /* gate refusal or checksum drift: exit 1 */
+	size_t would_apply; /* a dry run: what it would have applied */
+	bool refused;	  /* gate refusal, checksum drift, a missing file, or a
+			     pending migration phasegate cannot read: exit 1 */
+	bool about_files; /* the refusal is the gate's or a file's that
+			     cannot be parsed: the findings say why */
 	struct phg_lint_result gate;
 	bool have_gate;
 };
@@ -104,11 +126,15 @@ struct phg_runner_result {
 /*
  * Applies the pending migrations as opts says. Returns 0, or: PHG_EUSAGE
  * (several regions and neither --region nor --all-regions, an unknown
- * region or --to), PHG_ECONFIG (a ${NAME} not set), PHG_EINPUT (checksum
- * drift or a missing file: nothing applied in that region; res->refused),
- * PHG_ERUNTIME (a database unreachable, the advisory lock not acquired, a
- * migration that failed). A gate refusal returns 0 with res->refused set.
- * The caller releases res with phg_runner_result_release.
+ * region or --to), PHG_ECONFIG (a ${NAME} not set), PHG_EINPUT with
+ * res->refused set (checksum drift or a missing file: nothing applied in
+ * that region; a pending migration phasegate cannot parse: nothing applied
+ * anywhere, even with --no-gate), PHG_ERUNTIME (a database unreachable, the
+ * advisory lock not acquired, a migration that failed, a replica that does
+ * not catch up). A gate refusal returns 0 with res->refused set and nothing
+ * applied. Regions finished before a failure keep what they got; a second
+ * run resumes. The caller releases res with phg_runner_result_release,
+ * whatever the return.
  */
 int phg_runner_migrate(const struct phg_runner_opts *opts,
 		       struct phg_runner_result *res, struct phg_err *err);
@@ -116,9 +142,11 @@ void phg_runner_result_release(struct phg_runner_result *res);
 
 /*
  * Reads every selected region's history (opts.region, or all regions) and
- * compares it with the migrations on disk. *out is an array of n entries
- * the caller frees with phg_runner_status_free. An unreachable region is
- * reported in its entry, not as an error.
+ * compares it with the migrations on disk; touches nothing. *out is an
+ * array of n entries the caller frees with phg_runner_status_free. An
+ * unreachable region is reported in its entry, not as an error; errors are
+ * PHG_EUSAGE (no regions, an unknown --region), PHG_ECONFIG (a ${NAME} not
+ * set) and the migrations folder's own (PHG_EIO, PHG_EINPUT).
  */
 int phg_runner_status(const struct phg_runner_opts *opts,
 		      struct phg_region_status **out, size_t *n,

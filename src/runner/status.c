@@ -1,8 +1,9 @@
 /*
  * status.c: what each region's history says next to the files on disk —
- * applied, pending, running (started outside a transaction, not finished),
- * failed, drift (applied, file changed since) and missing (applied, file
- * gone). An unreachable region is a status, not an error.
+ * applied, pending, running, interrupted, failed, drift and missing (see
+ * enum phg_mig_state). It reads and never writes: no history table is
+ * created, and the migration lock is looked at, not taken. An unreachable
+ * region is a status, not an error.
  */
 #include "internal.h"
 
@@ -11,8 +12,8 @@
 #include <string.h>
 
 static int add_item(struct phg_region_status *st, const char *name,
-		    const char *state, const char *phase, long long ms,
-		    const char *finished)
+		    enum phg_mig_state state, const char *phase,
+		    const struct phg_history_row *row)
 {
 	struct phg_status_item *n =
 		realloc(st->items, (st->nitems + 1) * sizeof(*n));
@@ -26,36 +27,40 @@ static int add_item(struct phg_region_status *st, const char *name,
 	it->name = phg_strdup(name);
 	it->state = state;
 	it->phase = phg_strdup(phase ? phase : "");
-	it->duration_ms = ms;
-	it->finished_at = finished ? phg_strdup(finished) : NULL;
+	if (row) {
+		it->statements_done = row->statements_done;
+		it->duration_ms = row->duration_ms;
+		it->finished_at =
+			row->finished_at ? phg_strdup(row->finished_at) : NULL;
+	}
+	st->count[state]++;
 	return it->name && it->phase ? 0 : PHG_ENOMEM;
 }
 
-static const char *compare(const struct phg_migration *m,
-			   const struct phg_history_row *row)
+/* A migration on disk next to its history row (or none). */
+static enum phg_mig_state compare(const struct phg_migration *m,
+				  const struct phg_history_row *row,
+				  bool locked)
 {
 	if (!row)
-		return "pending";
-	if (phg_streq(row->state, "applied"))
-		return phg_streq(row->checksum, m->checksum) ? "applied"
-							     : "drift";
-	return phg_streq(row->state, "running") ? "running" : "failed";
-}
-
-static void count_item(struct phg_region_status *st, const char *state)
-{
-	if (!strcmp(state, "applied"))
-		st->applied++;
-	else if (!strcmp(state, "pending"))
-		st->pending++;
-	else if (!strcmp(state, "running"))
-		st->running++;
-	else if (!strcmp(state, "failed"))
-		st->failed++;
-	else if (!strcmp(state, "drift"))
-		st->drifted++;
-	else
-		st->missing++;
+		return PHG_MIG_PENDING;
+	switch (rn_verdict(row, m)) {
+	case RN_ROW_APPLIED:
+		return PHG_MIG_APPLIED;
+	case RN_ROW_DRIFT:
+		return PHG_MIG_DRIFT;
+	case RN_ROW_MISSING: /* m is on disk: not reached */
+		return PHG_MIG_MISSING;
+	case RN_ROW_PARTIAL:
+	case RN_ROW_NOTHING_KEPT:
+	case RN_ROW_GONE:
+		break;
+	}
+	if (phg_streq(row->state, "running"))
+		return locked ? PHG_MIG_RUNNING : PHG_MIG_INTERRUPTED;
+	if (phg_streq(row->state, "failed"))
+		return PHG_MIG_FAILED;
+	return PHG_MIG_PENDING;
 }
 
 static int region_status(const struct phg_config *cfg,
@@ -79,10 +84,15 @@ static int region_status(const struct phg_config *cfg,
 		rc = rn_history_exists(&c, &exists, &e);
 	if (rc == 0 && exists)
 		rc = rn_history_read(&c, &rows, &nrows, &e);
+	/* A row says "running" until it finishes, also when its runner
+	   died: only a runner holding the lock is really running it. */
+	if (rc == 0 && exists)
+		rc = rn_lock_held(&c, &st->locked, &e);
 	if (c.pg)
 		rn_close(&c);
 	if (rc < 0) {
 		snprintf(st->error, sizeof(st->error), "%s", e.msg);
+		rn_history_free(rows, nrows);
 		return 0;
 	}
 	st->reachable = true;
@@ -90,13 +100,10 @@ static int region_status(const struct phg_config *cfg,
 		const struct phg_lint_migration *m = &lint->migrations[i];
 		const struct phg_history_row *row =
 			rn_history_find(rows, nrows, m->mig->name);
-		const char *state = compare(m->mig, row);
 
-		count_item(st, state);
-		rc = add_item(st, m->mig->name, state,
-			      row ? row->phase : phg_phase_name(m->phase),
-			      row ? row->duration_ms : 0,
-			      row ? row->finished_at : NULL);
+		rc = add_item(st, m->mig->name,
+			      compare(m->mig, row, st->locked),
+			      row ? row->phase : phg_phase_name(m->phase), row);
 	}
 	for (size_t i = 0; rc == 0 && i < nrows; i++) {
 		bool on_disk = false;
@@ -104,11 +111,11 @@ static int region_status(const struct phg_config *cfg,
 		for (size_t k = 0; k < lint->nmigrations && !on_disk; k++)
 			on_disk = phg_streq(lint->migrations[k].mig->name,
 					    rows[i].name);
-		if (on_disk)
+		/* A failed attempt that kept nothing is no loss. */
+		if (on_disk || rn_verdict(&rows[i], NULL) == RN_ROW_GONE)
 			continue;
-		count_item(st, "missing");
-		rc = add_item(st, rows[i].name, "missing", rows[i].phase,
-			      rows[i].duration_ms, rows[i].finished_at);
+		rc = add_item(st, rows[i].name, PHG_MIG_MISSING, rows[i].phase,
+			      &rows[i]);
 	}
 	rn_history_free(rows, nrows);
 	return rc < 0 ? phg_err_set(err, rc, "out of memory") : 0;
