@@ -268,6 +268,8 @@ static int partition_action(struct alter_ctx *a, const cJSON *cmd, bool attach)
 		rc = cl_table_target(a->r, part,
 				     attach ? PHG_ACCESS_RELAX
 					    : PHG_ACCESS_REMOVE);
+	if (phg_field_bool(pc, "concurrent"))
+		a->r->stmt->no_transaction = true;
 	return rc;
 }
 

@@ -590,8 +590,12 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 	if (!strcmp(type, "CreateTableAsStmt")) {
 		bool mat = phg_streq(phg_field_str(st, "objtype"),
 				     "OBJECT_MATVIEW");
+		/* libpg_query writes "into" without its node name. */
 		const cJSON *ic =
 			phg_node_get(phg_field(st, "into"), "IntoClause");
+
+		if (!ic)
+			ic = phg_field(st, "into");
 		int rc = cl_action(r,
 				   mat ? PHG_KIND_CREATE_MATVIEW
 				       : PHG_KIND_CREATE_TABLE_AS,
@@ -694,6 +698,21 @@ bool phg_stmt_no_transaction(const cJSON *tree)
 		return phg_field_bool(st, "concurrent");
 	if (!strcmp(type, "VacuumStmt"))
 		return phg_field_bool(st, "is_vacuumcmd");
+	if (!strcmp(type, "AlterTableStmt")) {
+		const cJSON *it;
+
+		/* DETACH PARTITION ... CONCURRENTLY */
+		cJSON_ArrayForEach(it, phg_field(st, "cmds"))
+		{
+			const cJSON *def = phg_field(
+				phg_node_get(it, "AlterTableCmd"), "def");
+
+			if (phg_field_bool(phg_node_get(def, "PartitionCmd"),
+					   "concurrent"))
+				return true;
+		}
+		return false;
+	}
 	if (!strcmp(type, "ReindexStmt"))
 		return has_concurrently_param(st);
 	return false;

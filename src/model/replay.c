@@ -617,7 +617,7 @@ static int object_add(struct replay *r, const char *qname)
 			   (void *)(intptr_t)(r->release + 2));
 }
 
-static int create_view(struct replay *r, const cJSON *rv)
+static int create_view(struct replay *r, const cJSON *rv, bool is_view)
 {
 	const char *q = phg_rangevar_qname(r->m->arena, rv);
 	struct phg_table *t;
@@ -628,7 +628,7 @@ static int create_view(struct replay *r, const cJSON *rv)
 		      phg_field_str(rv, "relname"));
 	if (!t)
 		return PHG_ENOMEM;
-	t->is_view = true;
+	t->is_view = is_view;
 	return 0;
 }
 
@@ -670,12 +670,16 @@ int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 	if (!strcmp(type, "RenameStmt"))
 		return rename_stmt(&r, st);
 	if (!strcmp(type, "ViewStmt"))
-		return create_view(&r, phg_field(st, "view"));
-	if (!strcmp(type, "CreateTableAsStmt"))
-		return create_view(&r,
-				   phg_field(phg_node_get(phg_field(st, "into"),
-							  "IntoClause"),
-					     "rel"));
+		return create_view(&r, phg_field(st, "view"), true);
+	if (!strcmp(type, "CreateTableAsStmt")) {
+		/* libpg_query writes "into" without its node name. */
+		const cJSON *into = phg_field(st, "into");
+		const cJSON *ic = phg_node_get(into, "IntoClause");
+
+		return create_view(&r, phg_field(ic ? ic : into, "rel"),
+				   phg_streq(phg_field_str(st, "objtype"),
+					     "OBJECT_MATVIEW"));
+	}
 	if (!strcmp(type, "CreateFunctionStmt"))
 		return object_add(&r,
 				  list_qname(&r, phg_field(st, "funcname")));
