@@ -9,8 +9,14 @@
  * through the library with its rule alone: it becomes
  * migrations/0001_<case>.sql of a temporary folder (after
  * 0000_history.sql), every other rule is turned off, and the findings of
- * 0001 are compared byte for byte. PHG_UPDATE_SNAPSHOTS=1 rewrites the
- * expected files instead (review that diff like code).
+ * the case's migration are compared byte for byte. PHG_UPDATE_SNAPSHOTS=1
+ * rewrites the expected files instead (review that diff like code).
+ *
+ * A case whose rule depends on the migration layout names it in
+ * <case>.layout (one word): numbered (the default), dbmate (the case's SQL
+ * holds its own "-- migrate:up" line), golang-migrate, prisma, flyway or
+ * diesel; a diesel case may come with <case>.metadata.toml, written beside
+ * its up.sql.
  *
  * Also checked: the registry (sorted, unique, kebab-case ids, a docs page
  * for each rule and fixtures for each statement-stage rule), ignore
@@ -216,20 +222,63 @@ static struct phg_rule_setting *config_for(const char *folder, const char *id,
 }
 
 /*
- * Runs rule `id` alone over `sql` as migration 0001_<name>.sql of a fresh
- * folder (after the fixture folder's history.sql, if any), with the
- * settings of case `casename`, and fills out. A finding of another rule,
- * or in the history, fails the test.
+ * Where case `casename` of a fixture folder is written, as named `name`:
+ * the path of its SQL inside the temporary folder, in the layout its
+ * <case>.layout names (malloc'd). *diesel says whether it is a Diesel
+ * migration folder (whose metadata.toml, if any, goes beside it).
+ */
+static char *case_path(const char *folder, const char *casename,
+		       const char *name, bool *diesel)
+{
+	char *hint = xasprintf("%s/%s.layout", folder, casename);
+	char *text = is_file(hint) ? th_slurp(hint) : NULL;
+	char layout[32] = "numbered";
+	char *path;
+
+	if (text) {
+		ck_assert_msg(sscanf(text, "%31s", layout) == 1,
+			      "%s: name a layout", hint);
+		free(text);
+	}
+	if (strcmp(layout, "numbered") == 0)
+		path = xasprintf("migrations/0001_%s.sql", name);
+	else if (strcmp(layout, "dbmate") == 0)
+		path = xasprintf("migrations/20240101000001_%s.sql", name);
+	else if (strcmp(layout, "golang-migrate") == 0)
+		path = xasprintf("migrations/1_%s.up.sql", name);
+	else if (strcmp(layout, "flyway") == 0)
+		path = xasprintf("migrations/V1__%s.sql", name);
+	else if (strcmp(layout, "prisma") == 0)
+		path = xasprintf("migrations/20240101000001_%s/migration.sql",
+				 name);
+	else if (strcmp(layout, "diesel") == 0)
+		path = xasprintf("migrations/2024-01-01-000001_%s/up.sql",
+				 name);
+	else
+		ck_abort_msg("%s: unknown layout '%s'", hint, layout);
+	*diesel = strcmp(layout, "diesel") == 0;
+	free(hint);
+	return path;
+}
+
+/*
+ * Runs rule `id` alone over `sql` as the migration named `name` of a fresh
+ * folder (0001_<name>.sql, or as the case's layout names it; after the
+ * fixture folder's history.sql, if any), with the settings of case
+ * `casename`, and fills out. A finding of another rule, or in the history,
+ * fails the test.
  */
 static void run_case(const char *folder, const char *id, const char *casename,
 		     const char *name, const char *sql, size_t len,
 		     struct outcome *out)
 {
 	char *history = xasprintf("%s/history.sql", folder);
+	char *metadata = xasprintf("%s/%s.metadata.toml", folder, casename);
 	char *tmp = th_tmpdir();
 	char *migrations = xasprintf("%s/migrations", tmp);
-	char *rel = xasprintf("migrations/0001_%s.sql", name);
-	char *suffix = xasprintf("/0001_%s.sql", name);
+	bool diesel;
+	char *rel = case_path(folder, casename, name, &diesel);
+	char *suffix = xasprintf("%s", rel + strlen("migrations"));
 	const char *paths[1] = {migrations};
 	struct phg_lint_opts opts = {0};
 	struct phg_lint_result res;
@@ -248,6 +297,19 @@ static void run_case(const char *folder, const char *id, const char *casename,
 		phg_buf_release(&h);
 	}
 	th_write(tmp, rel, sql, len);
+	if (is_file(metadata)) {
+		struct phg_buf toml;
+		char *beside;
+
+		ck_assert_msg(diesel, "%s: only a diesel case has one",
+			      metadata);
+		read_all(metadata, &toml);
+		beside = xasprintf("%.*s/metadata.toml",
+				   (int)(strrchr(rel, '/') - rel), rel);
+		th_write(tmp, beside, toml.data, toml.len);
+		free(beside);
+		phg_buf_release(&toml);
+	}
 	rules = config_for(folder, id, casename, &cfg);
 	opts.cfg = &cfg;
 	opts.paths = paths;
@@ -289,6 +351,7 @@ static void run_case(const char *folder, const char *id, const char *casename,
 	free(rel);
 	free(suffix);
 	free(history);
+	free(metadata);
 }
 
 /* Runs fixture file `file` (bad1.sql...) of rule id's folder. */
@@ -404,7 +467,8 @@ START_TEST(test_fixtures)
 			if (strcmp(f, "settings.yaml") == 0 ||
 			    strcmp(f, "history.sql") == 0)
 				continue;
-			/* bad1.expected.json, bad1.settings.yaml: bad1.sql. */
+			/* bad1.expected.json, bad1.settings.yaml, bad1.layout,
+			   bad1.metadata.toml: bad1.sql. */
 			if (phg_has_prefix(f, "bad") &&
 			    phg_has_suffix(f, ".expected.json"))
 				suffix = ".expected.json";
@@ -412,6 +476,14 @@ START_TEST(test_fixtures)
 				  phg_has_prefix(f, "good")) &&
 				 phg_has_suffix(f, ".settings.yaml"))
 				suffix = ".settings.yaml";
+			else if ((phg_has_prefix(f, "bad") ||
+				  phg_has_prefix(f, "good")) &&
+				 phg_has_suffix(f, ".layout"))
+				suffix = ".layout";
+			else if ((phg_has_prefix(f, "bad") ||
+				  phg_has_prefix(f, "good")) &&
+				 phg_has_suffix(f, ".metadata.toml"))
+				suffix = ".metadata.toml";
 			else
 				ck_abort_msg("%s/%s: not a fixture file name",
 					     folder, f);

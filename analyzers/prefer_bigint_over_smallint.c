@@ -1,0 +1,113 @@
+/*
+ * prefer_bigint_over_smallint.c: a column declared smallint (int2) in
+ * CREATE TABLE or ADD COLUMN. Its values stop at 32767, which counters and
+ * ids reach sooner than anyone expects, and widening it then rewrites the
+ * table under an ACCESS EXCLUSIVE lock. A style rule: it applies to new
+ * tables too. smallserial columns are prefer-identity's.
+ */
+#include "analyzer.h"
+
+/* The column's type when it is PostgreSQL's own (pg_catalog.x or x). */
+static const char *builtin_type(const cJSON *coldef)
+{
+	const cJSON *names = phg_field(phg_field(coldef, "typeName"), "names");
+	int n = cJSON_GetArraySize(names);
+
+	if (n == 2 && phg_streq(phg_node_sval(cJSON_GetArrayItem(names, 0)),
+				"pg_catalog"))
+		return phg_node_sval(cJSON_GetArrayItem(names, 1));
+	return n == 1 ? phg_node_sval(cJSON_GetArrayItem(names, 0)) : NULL;
+}
+
+static int column(const struct phg_analyzer *self,
+		  const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt,
+		  const char **tablep, const cJSON *rel, const cJSON *coldef,
+		  bool added)
+{
+	const char *table;
+	const char *col = phg_field_str(coldef, "colname");
+	bool array = phg_field(phg_field(coldef, "typeName"), "arrayBounds");
+	const char *c, *t, *help;
+
+	if (!col || !phg_streq(builtin_type(coldef), "int2"))
+		return 0;
+	/* The table's name only for a column that matches. */
+	if (!*tablep)
+		*tablep = phg_rule_stmt_table(ctx, stmt);
+	table = *tablep;
+	if (!table)
+		return 0;
+	c = phg_rule_sql_ident(ctx->arena, col);
+	t = phg_rule_sql_relation(ctx->arena, rel);
+	if (!c || !t)
+		return PHG_ENOMEM;
+	if (!added)
+		help = phg_arena_printf(
+			ctx->arena,
+			"Declare it bigint: %s bigint%s in the CREATE TABLE — "
+			"6 "
+			"more bytes per value (integer, 2 more, if the values "
+			"stay well below 2147483647). If the values are "
+			"bounded "
+			"by nature (a percentage, a day of the month), keep "
+			"smallint and suppress this warning with that reason.",
+			c, array ? "[]" : "");
+	else
+		help = phg_arena_printf(
+			ctx->arena,
+			"Declare it bigint: ALTER TABLE %s ADD COLUMN %s "
+			"bigint%s ...; — 6 more bytes per value (integer, 2 "
+			"more, if the values stay well below 2147483647). If "
+			"the values are bounded by nature (a percentage, a day "
+			"of the month), keep smallint and suppress this "
+			"warning "
+			"with that reason.",
+			t, c, array ? "[]" : "");
+	if (!help)
+		return PHG_ENOMEM;
+	return phg_rule_report(
+		self, ctx, stmt, help,
+		"column '%s.%s' is smallint%s (16-bit): its values stop at "
+		"32767, and widening it later rewrites the table under an "
+		"ACCESS EXCLUSIVE lock",
+		table, col, array ? "[]" : "");
+}
+
+static int check(const struct phg_analyzer *self,
+		 const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt)
+{
+	const cJSON *rel = phg_field(phg_node_inner(stmt->tree), "relation");
+	const char *table = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < stmt->nactions && rc == 0; i++) {
+		const struct phg_action *a = &stmt->actions[i];
+		const cJSON *it;
+
+		if (a->kind == PHG_KIND_ADD_COLUMN) {
+			rc = column(self, ctx, stmt, &table, rel,
+				    phg_node_get(phg_field(a->node, "def"),
+						 "ColumnDef"),
+				    true);
+			continue;
+		}
+		if (a->kind != PHG_KIND_CREATE_TABLE)
+			continue;
+		cJSON_ArrayForEach(it, phg_field(a->node, "tableElts"))
+		{
+			rc = column(self, ctx, stmt, &table, rel,
+				    phg_node_get(it, "ColumnDef"), false);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return rc;
+}
+
+const struct phg_analyzer phg_rule_prefer_bigint_over_smallint = {
+	.id = "prefer-bigint-over-smallint",
+	.stage = PHG_STAGE_STATEMENT,
+	.severity = PHG_SEV_WARNING,
+	.summary = "a new smallint (16-bit) column: prefer bigint",
+	.check_stmt = check,
+};
