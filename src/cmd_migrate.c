@@ -126,6 +126,11 @@ static void print_progress(const struct phg_progress *p, void *ctx)
 		       "lock on %s\n",
 		       p->region);
 		break;
+	case PHG_EV_ADOPTED: /* adopt's own */
+		break;
+	case PHG_EV_WARNING:
+		printf("  warning  %s\n", p->detail);
+		break;
 	}
 	fflush(stdout);
 }

@@ -221,6 +221,7 @@ int cmd_status(int argc, char **argv, struct phg_cmd_env *env)
 	rc = phg_runner_status(&ro, &st, &n, &err);
 	if (rc < 0) {
 		phg_print_err(&err);
+		phg_runner_status_free(st, n);
 		return phg_exit_for(rc);
 	}
 	rc = fmt == PHG_FORMAT_JSON ? render_json(st, n, &out)

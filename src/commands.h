@@ -32,6 +32,7 @@ struct phg_cmd {
 	const char *summary;
 };
 
+int cmd_adopt(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_explain(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_lint(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_migrate(int argc, char **argv, struct phg_cmd_env *env);

@@ -23,6 +23,8 @@ static const struct phg_cmd commands[] = {
 	 "apply pending migrations, region by region, primary first"},
 	{"status", cmd_status, 0,
 	 "show applied, pending, failed and drifted migrations per region"},
+	{"adopt", cmd_adopt, 0,
+	 "record what Prisma, golang-migrate, dbmate or Flyway applied"},
 	{"rules", cmd_rules, 0,
 	 "list every rule with its severity, stage and summary"},
 	{"explain", cmd_explain, 0,

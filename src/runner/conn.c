@@ -5,10 +5,12 @@
  */
 #include "internal.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void rn_sleep_ms(long long ms)
 {
@@ -84,12 +86,36 @@ static int session_settings(struct rn_conn *c, struct phg_err *err)
 		       "cannot set the session", NULL, err);
 }
 
+const char *rn_session_sql(const struct rn_conn *c)
+{
+	return PQserverVersion(c->pg) < 140000
+		       ? "RESET ALL; RESET ROLE"
+		       : "RESET ALL; RESET ROLE; "
+			 "SET client_connection_check_interval = 1000";
+}
+
 int rn_session_reset(struct rn_conn *c, struct phg_err *err)
 {
-	int rc = rn_exec(c, "RESET ALL; RESET ROLE", "cannot reset the session",
-			 NULL, err);
+	return rn_exec(c, rn_session_sql(c), "cannot reset the session", NULL,
+		       err);
+}
 
-	return rc < 0 ? rc : session_settings(c, err);
+const char *rn_whoami(void)
+{
+	const char *u = getenv("USER");
+	const struct passwd *pw;
+
+	if (u && *u)
+		return u;
+	pw = getpwuid(geteuid());
+	return pw && pw->pw_name && *pw->pw_name ? pw->pw_name : "unknown";
+}
+
+void rn_hostname(char *out, size_t cap)
+{
+	if (gethostname(out, cap) != 0)
+		snprintf(out, cap, "unknown");
+	out[cap - 1] = '\0';
 }
 
 int rn_connect(const struct phg_config *cfg, const struct phg_region *region,

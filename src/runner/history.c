@@ -171,11 +171,34 @@ void rn_history_free(struct phg_history_row *rows, size_t n)
 	free(rows);
 }
 
-struct phg_history_row *rn_history_find(struct phg_history_row *rows, size_t n,
-					const char *name)
+void rn_names_init(struct rn_names *ix)
+{
+	phg_arena_init(&ix->arena);
+	phg_map_init(&ix->map, &ix->arena);
+}
+
+int rn_names_put(struct rn_names *ix, const char *name, void *val)
+{
+	return phg_map_put(&ix->map, name, val);
+}
+
+void *rn_names_get(const struct rn_names *ix, const char *name)
+{
+	return name ? phg_map_get(&ix->map, name) : NULL;
+}
+
+void rn_names_release(struct rn_names *ix)
+{
+	phg_map_release(&ix->map);
+	phg_arena_release(&ix->arena);
+}
+
+int rn_history_index(struct phg_history_row *rows, size_t n,
+		     struct rn_names *ix)
 {
 	for (size_t i = 0; i < n; i++)
-		if (phg_streq(rows[i].name, name))
-			return &rows[i];
-	return NULL;
+		if (rows[i].name &&
+		    rn_names_put(ix, rows[i].name, &rows[i]) < 0)
+			return PHG_ENOMEM;
+	return 0;
 }

@@ -36,6 +36,16 @@ void rn_close(struct rn_conn *c);
  * advisory lock stays. Returns 0 or PHG_ERUNTIME.
  */
 int rn_session_reset(struct rn_conn *c, struct phg_err *err);
+/*
+ * What rn_session_reset sends, as SQL text for a longer message (static:
+ * depends only on the server's version).
+ */
+const char *rn_session_sql(const struct rn_conn *c);
+
+/* Who runs phasegate ($USER, else the process's user): for the history. */
+const char *rn_whoami(void);
+/* The host name (or "unknown") into out, cap bytes. */
+void rn_hostname(char *out, size_t cap);
 
 /*
  * Runs sql (one or several statements) and discards the result. On failure
@@ -61,6 +71,17 @@ int rn_lock(struct rn_conn *c, long long wait_ms, phg_progress_fn progress,
 /* Whether any session (c's included) holds that lock now, without taking it. */
 int rn_lock_held(struct rn_conn *c, bool *held, struct phg_err *err);
 
+/*
+ * The regions a command works on, in run order (primary first): the one
+ * named (name), or every region (all, or when there is only one). *out is
+ * a malloc'd array of n borrowed pointers, freed by the caller whatever the
+ * return. Errors are PHG_EUSAGE: no regions, an unknown name, or several
+ * regions and neither a name nor all.
+ */
+int rn_select_regions(const struct phg_config *cfg, const char *name, bool all,
+		      const struct phg_region ***out, size_t *n,
+		      struct phg_err *err);
+
 /* Creates the history schema and table when missing (under the lock). */
 int rn_history_ensure(struct rn_conn *c, struct phg_err *err);
 /* Whether the history table exists (without creating it). */
@@ -69,9 +90,25 @@ int rn_history_exists(struct rn_conn *c, bool *exists, struct phg_err *err);
 int rn_history_read(struct rn_conn *c, struct phg_history_row **rows, size_t *n,
 		    struct phg_err *err);
 void rn_history_free(struct phg_history_row *rows, size_t n);
-/* The row of a migration, or NULL. */
-struct phg_history_row *rn_history_find(struct phg_history_row *rows, size_t n,
-					const char *name);
+
+/*
+ * Names to pointers, so that matching 10,000 migrations with 10,000 history
+ * rows never compares every pair. The map points into the struct's own
+ * arena: init it where it stays, never copy it.
+ */
+struct rn_names {
+	struct phg_arena arena;
+	struct phg_map map;
+};
+void rn_names_init(struct rn_names *ix);
+/* Adds name (copied) -> val; the last put of a name wins. 0 or PHG_ENOMEM. */
+int rn_names_put(struct rn_names *ix, const char *name, void *val);
+/* The value put for name, or NULL. */
+void *rn_names_get(const struct rn_names *ix, const char *name);
+void rn_names_release(struct rn_names *ix);
+/* Indexes history rows by name. Returns 0 or PHG_ENOMEM. */
+int rn_history_index(struct phg_history_row *rows, size_t n,
+		     struct rn_names *ix);
 
 /* How a history row stands against the migration's file (see rn_verdict). */
 enum rn_verdict {

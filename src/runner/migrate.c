@@ -19,6 +19,7 @@ struct run {
 	const struct phg_region **regions; /* in run order */
 	size_t nregions;
 	struct phg_lint_result *lint;
+	struct rn_names disk; /* name -> struct phg_migration on disk */
 	long to; /* index of --to's migration (the last one without it) */
 	struct phg_err *err;
 	/* What each finished region's history showed as applied when it
@@ -51,38 +52,46 @@ static const struct phg_region *find_region(const struct phg_config *cfg,
 	return NULL;
 }
 
-/* The regions this run touches, primary first (the config's order). */
-static int select_regions(struct run *r)
+int rn_select_regions(const struct phg_config *cfg, const char *name, bool all,
+		      const struct phg_region ***out, size_t *n,
+		      struct phg_err *err)
 {
-	const struct phg_config *cfg = r->o->cfg;
-
+	*out = NULL;
+	*n = 0;
 	if (cfg->nregions == 0)
-		return phg_err_set(r->err, PHG_EUSAGE,
+		return phg_err_set(err, PHG_EUSAGE,
 				   "no regions in the config: add a 'regions:' "
 				   "list with each database (see "
 				   "docs/config.md)");
-	r->regions = calloc(cfg->nregions, sizeof(*r->regions));
-	if (!r->regions)
-		return phg_err_set(r->err, PHG_ENOMEM, "out of memory");
-	if (r->o->region) {
-		const struct phg_region *one = find_region(cfg, r->o->region);
+	*out = calloc(cfg->nregions, sizeof(**out));
+	if (!*out)
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
+	if (name) {
+		const struct phg_region *one = find_region(cfg, name);
 
 		if (!one)
-			return phg_err_set(r->err, PHG_EUSAGE,
+			return phg_err_set(err, PHG_EUSAGE,
 					   "--region '%s': no region of that "
 					   "name in the config",
-					   r->o->region);
-		r->regions[r->nregions++] = one;
+					   name);
+		(*out)[(*n)++] = one;
 		return 0;
 	}
-	if (cfg->nregions > 1 && !r->o->all_regions)
-		return phg_err_set(r->err, PHG_EUSAGE,
+	if (cfg->nregions > 1 && !all)
+		return phg_err_set(err, PHG_EUSAGE,
 				   "the config has %zu regions: name one with "
 				   "--region NAME, or use --all-regions",
 				   cfg->nregions);
 	for (size_t i = 0; i < cfg->nregions; i++)
-		r->regions[r->nregions++] = &cfg->regions[i];
+		(*out)[(*n)++] = &cfg->regions[i];
 	return 0;
+}
+
+/* The regions this run touches, primary first (the config's order). */
+static int select_regions(struct run *r)
+{
+	return rn_select_regions(r->o->cfg, r->o->region, r->o->all_regions,
+				 &r->regions, &r->nregions, r->err);
 }
 
 /*
@@ -168,6 +177,38 @@ static const struct phg_finding *first_finding(const struct phg_lint_result *l,
 	return NULL;
 }
 
+/* refuse_unreadable for one migration (never one that is applied). */
+static int refuse_one(struct run *r, const struct phg_lint_migration *m)
+{
+	const struct phg_finding *f;
+
+	if (!m->unreadable && rn_unclosed_begin(m)) {
+		r->res->refused = true;
+		return phg_err_set(r->err, PHG_EINPUT,
+				   "migration '%s' opens a transaction at line "
+				   "%d that it does not close (add its "
+				   "COMMIT); nothing was applied",
+				   m->mig->name, rn_unclosed_begin(m));
+	}
+	if (!m->unreadable)
+		return 0;
+	r->res->refused = r->res->about_files = true;
+	f = first_finding(r->lint, m->mig->path);
+	if (f)
+		return phg_err_set(r->err, PHG_EINPUT,
+				   "migration '%s' cannot be parsed "
+				   "(%s:%d:%d: %s); phasegate never sends a "
+				   "file it cannot read, --no-gate included: "
+				   "nothing was applied",
+				   m->mig->name, f->file, f->line, f->col,
+				   f->message);
+	return phg_err_set(r->err, PHG_EINPUT,
+			   "migration '%s' cannot be parsed; phasegate never "
+			   "sends a file it cannot read, --no-gate included: "
+			   "nothing was applied",
+			   m->mig->name);
+}
+
 /*
  * A pending migration that phasegate cannot parse is never sent, --no-gate
  * or not: the runner splits statements and decides on transactions from
@@ -178,46 +219,19 @@ static const struct phg_finding *first_finding(const struct phg_lint_result *l,
 static int refuse_unreadable(struct run *r, char **applied, size_t napplied)
 {
 	const struct phg_lint_result *l = r->lint;
+	struct rn_names done;
+	int rc = 0;
 
-	for (size_t i = 0; i < l->nmigrations && (long)i <= r->to; i++) {
-		const struct phg_lint_migration *m = &l->migrations[i];
-		const struct phg_finding *f;
-		bool done = false;
-
-		for (size_t k = 0; k < napplied && !done; k++)
-			done = phg_streq(applied[k], m->mig->name);
-		if (done)
-			continue;
-		if (!m->unreadable && rn_unclosed_begin(m)) {
-			r->res->refused = true;
-			return phg_err_set(r->err, PHG_EINPUT,
-					   "migration '%s' opens a transaction "
-					   "at line %d that it does not close "
-					   "(add its COMMIT); nothing was "
-					   "applied",
-					   m->mig->name, rn_unclosed_begin(m));
-		}
-		if (!m->unreadable)
-			continue;
-		r->res->refused = r->res->about_files = true;
-		f = first_finding(l, m->mig->path);
-		if (f)
-			return phg_err_set(r->err, PHG_EINPUT,
-					   "migration '%s' cannot be parsed "
-					   "(%s:%d:%d: %s); phasegate never "
-					   "sends a file it cannot read, "
-					   "--no-gate included: nothing was "
-					   "applied",
-					   m->mig->name, f->file, f->line,
-					   f->col, f->message);
-		return phg_err_set(r->err, PHG_EINPUT,
-				   "migration '%s' cannot be parsed; "
-				   "phasegate never sends a file it cannot "
-				   "read, --no-gate included: nothing was "
-				   "applied",
-				   m->mig->name);
-	}
-	return 0;
+	rn_names_init(&done);
+	for (size_t k = 0; k < napplied && rc == 0; k++)
+		if (rn_names_put(&done, applied[k], applied[k]) < 0)
+			rc = phg_err_set(r->err, PHG_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < l->nmigrations && (long)i <= r->to;
+	     i++)
+		if (!rn_names_get(&done, l->migrations[i].mig->name))
+			rc = refuse_one(r, &l->migrations[i]);
+	rn_names_release(&done);
+	return rc;
 }
 
 /* Lints the migrations pending in the first region as one release. */
@@ -244,6 +258,12 @@ static int gate_and_collect(struct run *r)
 	rc = phg_lint_run(&lo, &r->res->gate, r->err);
 	if (rc == 0) {
 		r->lint = &r->res->gate;
+		for (size_t i = 0; rc == 0 && i < r->lint->nmigrations; i++)
+			if (rn_names_put(
+				    &r->disk, r->lint->migrations[i].mig->name,
+				    (void *)r->lint->migrations[i].mig) < 0)
+				rc = phg_err_set(r->err, PHG_ENOMEM,
+						 "out of memory");
 		r->to = find_to(r);
 		if (r->to == -2)
 			rc = phg_err_set(r->err, PHG_EUSAGE,
@@ -263,10 +283,7 @@ static int gate_and_collect(struct run *r)
 static const struct phg_migration *on_disk(const struct run *r,
 					   const char *name)
 {
-	for (size_t k = 0; k < r->lint->nmigrations; k++)
-		if (phg_streq(r->lint->migrations[k].mig->name, name))
-			return r->lint->migrations[k].mig;
-	return NULL;
+	return rn_names_get(&r->disk, name);
 }
 
 /*
@@ -375,6 +392,7 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 {
 	struct phg_history_row *rows = NULL;
 	size_t nrows = 0, count = 0;
+	struct rn_names by_name;
 	struct rn_conn c;
 	bool exists = true;
 	int rc;
@@ -383,6 +401,7 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 	rc = rn_connect(r->o->cfg, reg, &c, r->err);
 	if (rc < 0)
 		return rc;
+	rn_names_init(&by_name);
 	if (r->o->dry_run) {
 		rc = rn_history_exists(&c, &exists, r->err);
 	} else {
@@ -395,10 +414,12 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 		rc = rn_history_read(&c, &rows, &nrows, r->err);
 	if (rc == 0)
 		rc = check_drift(r, reg->name, rows, nrows);
+	if (rc == 0 && rn_history_index(rows, nrows, &by_name) < 0)
+		rc = phg_err_set(r->err, PHG_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == 0 && i < r->lint->nmigrations; i++) {
 		const struct phg_lint_migration *m = &r->lint->migrations[i];
 		struct phg_history_row *row =
-			rn_history_find(rows, nrows, m->mig->name);
+			rn_names_get(&by_name, m->mig->name);
 		struct rn_apply a = {.opts = r->o, .m = m, .row = row};
 		struct phg_buf text = {0};
 		long long ms = 0;
@@ -424,6 +445,7 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 			     phg_phase_name(m->phase), ms, 0);
 		}
 	}
+	rn_names_release(&by_name);
 	rn_history_free(rows, nrows);
 	rn_close(&c);
 	if (rc == 0)
@@ -431,17 +453,24 @@ static int apply_region(struct run *r, const struct phg_region *reg)
 	return rc;
 }
 
-/* How many of names (n) the list have (nh) holds. */
+/*
+ * How many of names (n) the list have (nh) holds; every name counts as
+ * missing when the index cannot be built (out of memory), so a check fails
+ * rather than passes.
+ */
 static size_t shown(char **names, size_t n, char **have, size_t nh)
 {
+	struct rn_names ix;
 	size_t seen = 0;
+	bool ok = true;
 
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < nh; k++)
-			if (phg_streq(names[i], have[k])) {
-				seen++;
-				break;
-			}
+	rn_names_init(&ix);
+	for (size_t k = 0; k < nh && ok; k++)
+		ok = rn_names_put(&ix, have[k], have[k]) == 0;
+	for (size_t i = 0; ok && i < n; i++)
+		if (rn_names_get(&ix, names[i]))
+			seen++;
+	rn_names_release(&ix);
 	return seen;
 }
 
@@ -537,6 +566,7 @@ int phg_runner_migrate(const struct phg_runner_opts *opts,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	rn_names_init(&r.disk);
 	rc = select_regions(&r);
 	if (rc == 0) {
 		r.fin_names = calloc(r.nregions, sizeof(*r.fin_names));
@@ -569,6 +599,7 @@ out:
 	free(r.fin_names);
 	free(r.fin_n);
 	free(r.regions);
+	rn_names_release(&r.disk);
 	return rc;
 }
 

@@ -2,8 +2,10 @@
  * runner: applies migrations to real PostgreSQL databases with libpq, region
  * by region, primary first — with a history table, checksums, a session
  * advisory lock, lock and statement timeouts, retries of lock_not_available
- * with backoff and jitter, and progress recorded so a rerun resumes. The
- * library never prints: progress goes to a callback.
+ * with backoff and jitter, and progress recorded so a rerun resumes; and
+ * `adopt`, which records in that history what Prisma, golang-migrate, dbmate
+ * or Flyway already applied. The library never prints: progress goes to a
+ * callback.
  */
 #ifndef PHG_RUNNER_H
 #define PHG_RUNNER_H
@@ -84,7 +86,9 @@ enum phg_event {
 	PHG_EV_SOAK,	       /* region (next), ms left */
 	PHG_EV_REPLICA_WAIT,   /* region */
 	PHG_EV_DRY_RUN,	       /* region, name, detail: the plan line */
-	PHG_EV_LOCK_WAIT       /* region */
+	PHG_EV_LOCK_WAIT,      /* region */
+	PHG_EV_ADOPTED,	       /* region, name, detail: its phase (adopt) */
+	PHG_EV_WARNING	       /* region, name (or NULL), detail: what */
 };
 
 struct phg_progress {
@@ -152,5 +156,58 @@ int phg_runner_status(const struct phg_runner_opts *opts,
 		      struct phg_region_status **out, size_t *n,
 		      struct phg_err *err);
 void phg_runner_status_free(struct phg_region_status *st, size_t n);
+
+/* The tools whose history `adopt` reads. */
+enum phg_adopt_tool {
+	PHG_ADOPT_PRISMA,	  /* _prisma_migrations */
+	PHG_ADOPT_GOLANG_MIGRATE, /* schema_migrations (version, dirty) */
+	PHG_ADOPT_DBMATE,	  /* schema_migrations (version) */
+	PHG_ADOPT_FLYWAY	  /* flyway_schema_history */
+};
+
+/*
+ * The tool named as --from spells it ("prisma", "golang-migrate", "dbmate",
+ * "flyway"): returns 0 and sets *out, or -1 for another name.
+ */
+int phg_adopt_tool_parse(const char *name, enum phg_adopt_tool *out);
+/* The tool's --from name. */
+const char *phg_adopt_tool_name(enum phg_adopt_tool tool);
+
+struct phg_adopt_opts {
+	/* cfg, region, all_regions, dry_run, progress and progress_ctx are
+	   used; the rest is ignored. */
+	struct phg_runner_opts run;
+	enum phg_adopt_tool from;
+	const char *table; /* the tool's history table ("name" or
+			      "schema.name") when not its default, or NULL */
+};
+
+struct phg_adopt_result {
+	size_t adopted;	  /* rows written (a dry run: that it would write) */
+	size_t already;	  /* applied for both tools: left alone */
+	size_t unmatched; /* in the tool's history without a file on disk */
+	size_t changed;	  /* a Flyway repeatable migration changed since it
+			     ran: left pending */
+	bool refused;	  /* the tool's own state is dirty or failed: exit 1 */
+};
+
+/*
+ * Records as applied in phasegate's history, region by region (primary
+ * first), every migration on disk that the other tool's history shows as
+ * applied, without running any of its SQL: checksum of the file as it is,
+ * phase from the lint, release 'adopted'. Rows already in phasegate's
+ * history are left alone, so a second run writes nothing. Each region's
+ * rows are written at once, under the migration lock; a dry run locks and
+ * writes nothing. Progress reports each adopted migration and warnings
+ * (history entries without a file). Returns 0, or: PHG_EUSAGE (region
+ * flags, or no such table or not the tool's columns), PHG_ECONFIG (a
+ * ${NAME} not set), PHG_EINPUT with res->refused (the tool's history says
+ * a migration is dirty or failed: nothing recorded in that region),
+ * PHG_ERUNTIME (a database unreachable, the lock not acquired), and the
+ * migrations folder's own errors. Regions finished before a failure keep
+ * their rows.
+ */
+int phg_runner_adopt(const struct phg_adopt_opts *opts,
+		     struct phg_adopt_result *res, struct phg_err *err);
 
 #endif

@@ -63,13 +63,22 @@ static enum phg_mig_state compare(const struct phg_migration *m,
 	return PHG_MIG_PENDING;
 }
 
-static int region_status(const struct phg_config *cfg,
-			 const struct phg_region *reg,
-			 const struct phg_lint_result *lint,
-			 struct phg_region_status *st, struct phg_err *err)
+/* One region's history as read, until its items are built. */
+struct region_read {
+	struct phg_history_row *rows;
+	size_t nrows;
+	struct rn_names by_name;
+};
+
+/*
+ * Reads a region's history and whether a runner holds its lock. An
+ * unreachable region is noted in st, not returned as an error; only a
+ * ${NAME} that is not set (PHG_ECONFIG) is.
+ */
+static int region_read(const struct phg_config *cfg,
+		       const struct phg_region *reg, struct region_read *rr,
+		       struct phg_region_status *st, struct phg_err *err)
 {
-	struct phg_history_row *rows = NULL;
-	size_t nrows = 0;
 	struct phg_err e = {0};
 	struct rn_conn c;
 	bool exists = false;
@@ -83,7 +92,7 @@ static int region_status(const struct phg_config *cfg,
 	if (rc == 0)
 		rc = rn_history_exists(&c, &exists, &e);
 	if (rc == 0 && exists)
-		rc = rn_history_read(&c, &rows, &nrows, &e);
+		rc = rn_history_read(&c, &rr->rows, &rr->nrows, &e);
 	/* A row says "running" until it finishes, also when its runner
 	   died: only a runner holding the lock is really running it. */
 	if (rc == 0 && exists)
@@ -92,32 +101,101 @@ static int region_status(const struct phg_config *cfg,
 		rn_close(&c);
 	if (rc < 0) {
 		snprintf(st->error, sizeof(st->error), "%s", e.msg);
-		rn_history_free(rows, nrows);
 		return 0;
 	}
 	st->reachable = true;
-	for (size_t i = 0; rc == 0 && i < lint->nmigrations; i++) {
-		const struct phg_lint_migration *m = &lint->migrations[i];
+	return rn_history_index(rr->rows, rr->nrows, &rr->by_name) < 0
+		       ? phg_err_set(err, PHG_ENOMEM, "out of memory")
+		       : 0;
+}
+
+/* The migrations on disk, with their checksums and, when needed, phases. */
+struct disk {
+	struct phg_migration_set set;
+	struct rn_names by_name; /* name -> struct phg_migration */
+	struct phg_lint_result lint;
+	bool have_lint;
+	struct rn_names phase; /* name -> struct phg_lint_migration */
+};
+
+/*
+ * The migrations of the config's folder with their checksums: all that
+ * status needs for a migration its history has a row of (drift or not,
+ * the phase recorded). Parsing waits until a migration without a row asks
+ * for its phase (needs_phases).
+ */
+static int disk_read(const struct phg_config *cfg, struct disk *d,
+		     struct phg_err *err)
+{
+	int rc = phg_source_discover(cfg->migrations, &d->set, err);
+
+	for (size_t i = 0; rc == 0 && i < d->set.n; i++) {
+		struct phg_buf text = {0};
+
+		rc = phg_source_load(&d->set.items[i], &text, err);
+		phg_buf_release(&text);
+		if (rc == 0 && rn_names_put(&d->by_name, d->set.items[i].name,
+					    &d->set.items[i]) < 0)
+			rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
+	}
+	return rc;
+}
+
+/* Whether some reachable region has no row for some migration on disk. */
+static bool needs_phases(const struct disk *d, const struct region_read *rr,
+			 const struct phg_region_status *st, size_t n)
+{
+	for (size_t r = 0; r < n; r++)
+		for (size_t i = 0; st[r].reachable && i < d->set.n; i++)
+			if (!rn_names_get(&rr[r].by_name, d->set.items[i].name))
+				return true;
+	return false;
+}
+
+/* The lint's phases, for migrations that have no history row. */
+static int disk_phases(const struct phg_config *cfg, struct disk *d,
+		       struct phg_err *err)
+{
+	struct phg_lint_opts lo = {
+		.cfg = cfg, .have_config = true, .collect = true};
+	int rc = phg_lint_run(&lo, &d->lint, err);
+
+	d->have_lint = true;
+	for (size_t i = 0; rc == 0 && i < d->lint.nmigrations; i++)
+		if (rn_names_put(&d->phase, d->lint.migrations[i].mig->name,
+				 &d->lint.migrations[i]) < 0)
+			rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
+	return rc;
+}
+
+/* Each migration's state in a region that could be read. */
+static int region_items(const struct disk *d, const struct region_read *rr,
+			struct phg_region_status *st, struct phg_err *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < d->set.n; i++) {
+		const struct phg_migration *m = &d->set.items[i];
 		const struct phg_history_row *row =
-			rn_history_find(rows, nrows, m->mig->name);
+			rn_names_get(&rr->by_name, m->name);
+		const struct phg_lint_migration *lm =
+			row ? NULL : rn_names_get(&d->phase, m->name);
 
-		rc = add_item(st, m->mig->name,
-			      compare(m->mig, row, st->locked),
-			      row ? row->phase : phg_phase_name(m->phase), row);
+		rc = add_item(st, m->name, compare(m, row, st->locked),
+			      row  ? row->phase
+			      : lm ? phg_phase_name(lm->phase)
+				   : phg_phase_name(PHG_PHASE_NONE),
+			      row);
 	}
-	for (size_t i = 0; rc == 0 && i < nrows; i++) {
-		bool on_disk = false;
+	for (size_t i = 0; rc == 0 && i < rr->nrows; i++) {
+		const struct phg_history_row *row = &rr->rows[i];
 
-		for (size_t k = 0; k < lint->nmigrations && !on_disk; k++)
-			on_disk = phg_streq(lint->migrations[k].mig->name,
-					    rows[i].name);
 		/* A failed attempt that kept nothing is no loss. */
-		if (on_disk || rn_verdict(&rows[i], NULL) == RN_ROW_GONE)
+		if (rn_names_get(&d->by_name, row->name) ||
+		    rn_verdict(row, NULL) == RN_ROW_GONE)
 			continue;
-		rc = add_item(st, rows[i].name, PHG_MIG_MISSING, rows[i].phase,
-			      &rows[i]);
+		rc = add_item(st, row->name, PHG_MIG_MISSING, row->phase, row);
 	}
-	rn_history_free(rows, nrows);
 	return rc < 0 ? phg_err_set(err, rc, "out of memory") : 0;
 }
 
@@ -126,9 +204,8 @@ int phg_runner_status(const struct phg_runner_opts *opts,
 		      struct phg_err *err)
 {
 	const struct phg_config *cfg = opts->cfg;
-	struct phg_lint_opts lo = {
-		.cfg = cfg, .have_config = true, .collect = true};
-	struct phg_lint_result lint;
+	struct region_read *rr = NULL;
+	struct disk d = {0};
 	int rc;
 
 	*out = NULL;
@@ -138,18 +215,22 @@ int phg_runner_status(const struct phg_runner_opts *opts,
 				   "no regions in the config: add a 'regions:' "
 				   "list with each database (see "
 				   "docs/config.md)");
-	rc = phg_lint_run(&lo, &lint, err);
+	rn_names_init(&d.by_name);
+	rn_names_init(&d.phase);
+	rc = disk_read(cfg, &d, err);
 	if (rc == 0) {
 		*out = calloc(cfg->nregions, sizeof(**out));
-		if (!*out)
+		rr = calloc(cfg->nregions, sizeof(*rr));
+		if (!*out || !rr)
 			rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; rc == 0 && i < cfg->nregions; i++) {
 		if (opts->region &&
 		    strcmp(opts->region, cfg->regions[i].name) != 0)
 			continue;
-		rc = region_status(cfg, &cfg->regions[i], &lint, &(*out)[*n],
-				   err);
+		rn_names_init(&rr[*n].by_name);
+		rc = region_read(cfg, &cfg->regions[i], &rr[*n], &(*out)[*n],
+				 err);
 		(*n)++;
 	}
 	if (rc == 0 && opts->region && *n == 0)
@@ -157,7 +238,21 @@ int phg_runner_status(const struct phg_runner_opts *opts,
 				 "--region '%s': no region of that name in the "
 				 "config",
 				 opts->region);
-	phg_lint_result_release(&lint);
+	if (rc == 0 && needs_phases(&d, rr, *out, *n))
+		rc = disk_phases(cfg, &d, err);
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		if ((*out)[i].reachable)
+			rc = region_items(&d, &rr[i], &(*out)[i], err);
+	for (size_t i = 0; rr && i < *n; i++) {
+		rn_names_release(&rr[i].by_name);
+		rn_history_free(rr[i].rows, rr[i].nrows);
+	}
+	free(rr);
+	rn_names_release(&d.phase);
+	rn_names_release(&d.by_name);
+	if (d.have_lint)
+		phg_lint_result_release(&d.lint);
+	phg_source_release(&d.set);
 	return rc;
 }
 
