@@ -8,6 +8,8 @@ packages=(
   libpg-query-dev libprotobuf-c-dev libcjson-dev libyaml-dev libssl-dev
   libpq-dev libsqlite3-dev libcurl4-openssl-dev check
   postgresql-15 postgresql-client-15
+  # clang and its libFuzzer runtime, for scripts/fuzz.sh
+  clang libclang-rt-14-dev
 )
 
 missing=()

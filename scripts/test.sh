@@ -24,3 +24,5 @@ echo "== tests under ASan + UBSan"
 (cd build-asan && ctest --output-on-failure -j"$(nproc)")
 echo "== tests"
 (cd build && ctest --output-on-failure -j"$(nproc)")
+echo "== fuzz: replay fixtures/fuzz, then a short run of each target"
+bash scripts/fuzz.sh "${PHG_FUZZ_SECONDS:-30}"

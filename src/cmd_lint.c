@@ -44,6 +44,12 @@ static void lint_usage(FILE *out)
 		"                       candidate release\n"
 		"      --release NAME   lint a shipped release against its own "
 		"history\n"
+		"      --changed-since REF\n"
+		"                       report only migrations that differ "
+		"from "
+		"git REF (or\n"
+		"                       are untracked), each linted with its "
+		"release\n"
 		"      --all            lint every release (exit 1 if any has "
 		"an error)\n"
 		"  -h, --help           show this help\n"
@@ -87,12 +93,13 @@ static int write_report(const struct phg_lint_result *r,
 
 int cmd_lint(int argc, char **argv, struct phg_cmd_env *env)
 {
-	enum { OPT_BASE = 256, OPT_RELEASE, OPT_ALL, OPT_COLOR };
+	enum { OPT_BASE = 256, OPT_RELEASE, OPT_ALL, OPT_COLOR, OPT_CHANGED };
 	static const struct option opts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{"config", required_argument, NULL, 'c'},
 		{"base", required_argument, NULL, OPT_BASE},
 		{"release", required_argument, NULL, OPT_RELEASE},
+		{"changed-since", required_argument, NULL, OPT_CHANGED},
 		{"all", no_argument, NULL, OPT_ALL},
 		{"color", required_argument, NULL, OPT_COLOR},
 		{"help", no_argument, NULL, 'h'},
@@ -123,6 +130,9 @@ int cmd_lint(int argc, char **argv, struct phg_cmd_env *env)
 			break;
 		case OPT_RELEASE:
 			lo.release = optarg;
+			break;
+		case OPT_CHANGED:
+			lo.changed_since = optarg;
 			break;
 		case OPT_ALL:
 			lo.all = true;

@@ -72,6 +72,10 @@ struct phg_config {
 	size_t nreleases;
 	struct phg_rule_setting *rules;
 	size_t nrules;
+	/* Globs from "exclude:" (fnmatch, relative to the migrations folder):
+	   migrations they match are history, never reported. */
+	char **exclude;
+	size_t nexclude;
 	struct phg_region *regions; /* in the order they run: primary first */
 	size_t nregions;
 	struct phg_migrate_settings migrate;

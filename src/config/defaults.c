@@ -22,8 +22,8 @@
 /*
  * Fills cfg with the defaults: no file, folder ".", migrations in
  * "migrations", PostgreSQL 15, contracts before the deploy, phasegate as the
- * runner, no releases, no rule settings, no regions, and the "migrate:"
- * defaults (history in schema "phasegate", lock_timeout 5s, no
+ * runner, no releases, no rule settings, no exclude globs, no regions, and
+ * the "migrate:" defaults (history in schema "phasegate", lock_timeout 5s, no
  * statement_timeout, 5 retries from a 1s backoff, 60s for the advisory lock,
  * 10m for replicas). Returns 0, or PHG_ENOMEM with cfg left zeroed. The
  * caller releases cfg with phg_config_release.
@@ -70,6 +70,9 @@ void phg_config_release(struct phg_config *cfg)
 	for (i = 0; i < cfg->nrules; i++)
 		free(cfg->rules[i].id);
 	free(cfg->rules);
+	for (i = 0; i < cfg->nexclude; i++)
+		free(cfg->exclude[i]);
+	free(cfg->exclude);
 	for (i = 0; i < cfg->nregions; i++) {
 		free(cfg->regions[i].name);
 		free(cfg->regions[i].database);

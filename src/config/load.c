@@ -459,6 +459,56 @@ static int load_rules(struct loader *ld, const yaml_node_t *v,
 }
 
 /*
+ * Loads "exclude:", a list of globs (fnmatch patterns) matched against each
+ * migration's path relative to the migrations folder. An empty list or
+ * null means none.
+ */
+static int load_exclude(struct loader *ld, const yaml_node_t *v,
+			struct phg_config *cfg)
+{
+	const yaml_node_item_t *items;
+	char buf[QUOTE_MAX + 8];
+	const char *text;
+	size_t n;
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return FAIL_AT(ld, v->start_mark,
+			       "'exclude' must be a list of globs such as "
+			       "'2019*_legacy/*', not %s",
+			       describe(v, buf, sizeof(buf)));
+	items = v->data.sequence.items.start;
+	n = (size_t)(v->data.sequence.items.top - items);
+	if (n == 0)
+		return 0;
+	cfg->exclude = phg_xcalloc(n, sizeof(*cfg->exclude));
+	if (!cfg->exclude)
+		return no_memory(ld);
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *glob = node_at(ld, items[i]);
+
+		rc = text_value(ld, "exclude",
+				"a list of globs, each a migration path "
+				"relative to the migrations folder",
+				glob, &text);
+		if (rc < 0)
+			return rc;
+		if (text[0] == '/')
+			return FAIL_AT(ld, glob->start_mark,
+				       "'exclude' globs are relative to the "
+				       "migrations folder, not %s",
+				       describe(glob, buf, sizeof(buf)));
+		cfg->exclude[i] = phg_strdup(text);
+		if (!cfg->exclude[i])
+			return no_memory(ld);
+		cfg->nexclude = i + 1;
+	}
+	return 0;
+}
+
+/*
  * Sets *ms to the duration v holds (see phg_duration_parse), or fails
  * naming key. A bare number other than 0 gets a hint: it lacks a unit.
  */
@@ -941,6 +991,7 @@ static const struct top_key {
 	{"runner", load_runner},
 	{"releases", load_releases},
 	{"rules", load_rules},
+	{"exclude", load_exclude},
 	{"regions", load_regions},
 	{"migrate", load_migrate},
 };

@@ -4,6 +4,7 @@
  * from"): --base REF, else the config's releases, else one release per
  * migration.
  */
+#include <fnmatch.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,29 +44,37 @@ static int add_release_info(struct lint_folder *f, const char *name,
 	return phg_vec_push(&f->res->releases, r);
 }
 
+/* Migration i's path relative to the folder ("0001_x.sql", "x/up.sql"). */
+static const char *rel_path(const struct lint_folder *f, size_t i)
+{
+	const char *rel = f->set.items[i].path + strlen(f->set.dir);
+
+	while (*rel == '/')
+		rel++;
+	return rel;
+}
+
+static bool listed(char *const *files, const char *rel)
+{
+	for (size_t k = 0; files && files[k]; k++)
+		if (strcmp(files[k], rel) == 0)
+			return true;
+	return false;
+}
+
 /* --base REF: what git holds at REF is history (release 0). */
 static int by_base(struct lint_folder *f, struct phg_err *err)
 {
-	size_t dirlen = strlen(f->set.dir);
 	char **files = NULL;
 	int rc = phg_git_ls_tree(f->set.dir, f->opts->base, &files, err);
 
+	if (rc == 0)
+		rc = alloc_releases(f, 2, err);
+	for (size_t i = 0; rc == 0 && i < f->set.n; i++)
+		f->release_of[i] = listed(files, rel_path(f, i)) ? 0 : 1;
+	phg_git_paths_free(files);
 	if (rc < 0)
 		return rc;
-	rc = alloc_releases(f, 2, err);
-	for (size_t i = 0; rc == 0 && i < f->set.n; i++) {
-		const char *rel = f->set.items[i].path + dirlen;
-
-		while (*rel == '/')
-			rel++;
-		f->release_of[i] = 1;
-		for (size_t k = 0; files[k]; k++)
-			if (strcmp(files[k], rel) == 0)
-				f->release_of[i] = 0;
-	}
-	for (size_t k = 0; files && files[k]; k++)
-		free(files[k]);
-	free(files);
 	if (rc == 0 && (add_release_info(f, f->opts->base, 0, 0) < 0 ||
 			add_release_info(f, "candidate", 0, f->set.n) < 0))
 		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
@@ -139,6 +148,67 @@ static int by_migration(struct lint_folder *f, struct phg_err *err)
 	return rc;
 }
 
+/*
+ * Whether glob matches migration path rel, or one of the folders it is in
+ * (so "2019*_legacy" covers "20190101_legacy/migration.sql"); '*' stays
+ * within one part of the path.
+ */
+static bool glob_matches(const char *glob, const char *rel)
+{
+	char part[4096];
+
+	if (fnmatch(glob, rel, FNM_PATHNAME) == 0)
+		return true;
+	for (const char *s = strchr(rel, '/'); s; s = strchr(s + 1, '/')) {
+		size_t n = (size_t)(s - rel);
+
+		if (n >= sizeof(part))
+			break;
+		memcpy(part, rel, n);
+		part[n] = '\0';
+		if (fnmatch(glob, part, FNM_PATHNAME) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Which migrations are reported: those the config's exclude globs do not
+ * match and, with --changed-since, whose file differs from the ref.
+ */
+static int choose_reported(struct lint_folder *f, struct phg_err *err)
+{
+	const struct phg_lint_opts *o = f->opts;
+	char **changed = NULL;
+	int rc = 0;
+
+	f->reported = calloc(f->set.n + 1, sizeof(*f->reported));
+	if (!f->reported)
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
+	if (o->changed_since)
+		rc = phg_git_changed(f->set.dir, o->changed_since, &changed,
+				     err);
+	for (size_t i = 0; rc == 0 && i < f->set.n; i++) {
+		const char *rel = rel_path(f, i);
+
+		f->reported[i] = !o->changed_since || listed(changed, rel);
+		for (size_t k = 0; k < o->cfg->nexclude && f->reported[i]; k++)
+			if (glob_matches(o->cfg->exclude[k], rel))
+				f->reported[i] = false;
+	}
+	phg_git_paths_free(changed);
+	return rc;
+}
+
+/* Whether release r holds a migration that is reported. */
+static bool reports_in(const struct lint_folder *f, size_t r)
+{
+	for (size_t i = 0; i < f->set.n; i++)
+		if (f->release_of[i] == (int)r && f->reported[i])
+			return true;
+	return false;
+}
+
 static int choose_releases(struct lint_folder *f, bool own, struct phg_err *err)
 {
 	const struct phg_lint_opts *o = f->opts;
@@ -168,8 +238,12 @@ static int choose_releases(struct lint_folder *f, bool own, struct phg_err *err)
 				   "in '%s'",
 				   o->release, f->set.dir);
 	}
+	/* --changed-since: each release that holds a changed migration. */
 	for (size_t r = 0; r < f->nreleases; r++)
-		f->lint_release[r] = o->all || own || r + 1 == f->nreleases;
+		f->lint_release[r] =
+			o->changed_since
+				? reports_in(f, r)
+				: o->all || own || r + 1 == f->nreleases;
 	return 0;
 }
 
@@ -258,6 +332,8 @@ int lint_target_prepare(struct lint_folder *f, const char *path,
 		own = true;
 		rc = by_migration(f, err);
 	}
+	if (rc == 0)
+		rc = choose_reported(f, err);
 	if (rc == 0)
 		rc = choose_releases(f, own, err);
 	if (rc == 0)

@@ -11,6 +11,8 @@ struct lint_folder {
 	struct phg_lint_result *res;
 	struct phg_migration_set set;
 	int *release_of;    /* per migration: its release number */
+	bool *reported;	    /* per migration: not excluded by the config,
+			       and changed when --changed-since is given */
 	bool *lint_release; /* per release: linted in this run */
 	size_t nreleases;
 	size_t stop; /* migrations [0, stop) are read */
@@ -33,6 +35,16 @@ struct lint_folder {
 	bool file_own_tx;	   /* the file has its own BEGIN/COMMIT */
 	struct phg_vec file_stmts; /* the file's linted statements so far */
 	struct phg_vec infos; /* opts.collect: the file's statement infos */
+	const char *text;     /* the migration's text, while it is parsed */
+	size_t text_len;
+
+	/* The DO block being read, statement by statement. */
+	struct phg_stmt *do_outer;
+	unsigned long long do_used;    /* its own ignore ids (by index) that
+					  suppressed a statement inside it */
+	struct phg_vec inner_ignoring; /* statements inside DO blocks with
+					  ignore comments of their own, for
+					  unused-ignore */
 };
 
 /*

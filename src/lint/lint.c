@@ -169,7 +169,12 @@ static bool wrapped_in_transaction(const struct lint_folder *f)
 	return false;
 }
 
-static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
+/*
+ * Runs the statement-stage rules on s. A statement inside a DO block
+ * (inner) always runs in a transaction: the DO statement's own.
+ */
+static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s,
+			  bool inner)
 {
 	struct phg_rule_ctx ctx;
 	int rc = 0;
@@ -180,7 +185,7 @@ static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s)
 		f->opts->cfg->contract == PHG_CONTRACT_AFTER_CUTOVER &&
 		f->file_phase == PHG_PHASE_CONTRACT;
 	ctx.in_transaction =
-		s->in_transaction_block || wrapped_in_transaction(f);
+		inner || s->in_transaction_block || wrapped_in_transaction(f);
 	ctx.prev = (const struct phg_stmt *const *)f->file_stmts.items;
 	ctx.nprev = f->file_stmts.n;
 	for (size_t i = 0; phg_analyzers[i] && rc == 0; i++) {
@@ -268,15 +273,126 @@ static int collect_migration(struct lint_folder *f, bool unreadable)
 	return 0;
 }
 
+/* Whether one of s's own ignore comments names rule. */
+static bool ignores_locally(const struct phg_stmt *s, const char *rule)
+{
+	for (size_t k = 0; k < s->nlocal_ignores; k++)
+		if (strcmp(s->ignores[k], rule) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Notes which of the DO block's own ignore ids suppressed a finding (from
+ * `from` on) of a statement inside it, so that unused-ignore counts them
+ * as used.
+ */
+static void note_block_ignores(struct lint_folder *f,
+			       const struct phg_stmt *inner, size_t from)
+{
+	const struct phg_stmt *o = f->do_outer;
+
+	for (size_t i = from; i < f->res->findings.n; i++) {
+		const struct phg_finding *fi = &f->res->findings.items[i];
+
+		if (!fi->suppressed || ignores_locally(inner, fi->rule))
+			continue;
+		for (size_t k = 0; k < o->nlocal_ignores && k < 64; k++)
+			if (strcmp(o->ignores[k], fi->rule) == 0)
+				f->do_used |= 1ull << k;
+	}
+}
+
+/*
+ * Leaves the DO block's own ignore ids that suppressed something inside it
+ * out of the ones unused-ignore judges: they move behind its own ones.
+ */
+static void drop_used_block_ignores(struct phg_stmt *o, unsigned long long used)
+{
+	const char *moved[64];
+	size_t k = 0, m = 0;
+	size_t n = o->nlocal_ignores < 64 ? o->nlocal_ignores : 64;
+
+	for (size_t i = 0; i < n; i++) {
+		if (used & (1ull << i))
+			moved[m++] = o->ignores[i];
+		else
+			o->ignores[k++] = o->ignores[i];
+	}
+	memcpy(o->ignores + k, moved, m * sizeof(*moved));
+	o->nlocal_ignores -= m;
+}
+
+/*
+ * A statement inside a DO block (tree alive): classified against the model
+ * as the statements before it in the block left it, judged by the
+ * statement-stage rules at its own place, and replayed into the model.
+ */
+static int on_inner(struct phg_stmt *in, void *vf)
+{
+	struct lint_folder *f = vf;
+	size_t before = f->res->findings.n;
+	struct phg_stmt *copy;
+	int rc = phg_classify(in, &f->model, f->release, &f->res->arena);
+
+	if (rc < 0)
+		return rc;
+	/* The rules see the statements before it in the block as earlier
+	   statements of the file: copies, whose trees live until the block
+	   is done. */
+	copy = phg_arena_alloc(&f->res->arena, sizeof(*copy));
+	if (!copy)
+		return PHG_ENOMEM;
+	*copy = *in;
+	rc = run_stmt_rules(f, copy, true);
+	if (rc == 0)
+		note_block_ignores(f, copy, before);
+	if (rc == 0)
+		rc = phg_vec_push(&f->file_stmts, copy);
+	if (rc == 0 && copy->nlocal_ignores)
+		rc = phg_vec_push(&f->inner_ignoring, copy);
+	if (rc == 0)
+		rc = phg_model_apply(&f->model, in, f->release);
+	return rc;
+}
+
+/*
+ * A linted DO block: each statement inside it is judged where it is
+ * written (on_inner) and replayed into the model — what phg_model_apply
+ * does for the block as a whole.
+ */
+static int lint_do_block(struct lint_folder *f, struct phg_stmt *s)
+{
+	size_t nprev = f->file_stmts.n;
+	int rc;
+
+	f->do_outer = s;
+	f->do_used = 0;
+	rc = phg_parse_do_block_placed(s, f->text, f->text_len, &f->res->arena,
+				       on_inner, f);
+	/* The statements inside are not the file's: later statements see
+	   the block as one. Their trees are gone with the walk. */
+	for (size_t i = nprev; i < f->file_stmts.n; i++)
+		((struct phg_stmt *)f->file_stmts.items[i])->tree = NULL;
+	f->file_stmts.n = nprev;
+	if (rc >= 0 && f->do_used)
+		drop_used_block_ignores(s, f->do_used);
+	f->do_outer = NULL;
+	return rc < 0 ? rc : 0;
+}
+
 /* Second pass: classify against the model, judge, replay. */
 static int on_stmt(struct phg_stmt *s, void *vf)
 {
 	struct lint_folder *f = vf;
+	bool inside;
 	int rc;
 
 	rc = phg_classify(s, &f->model, f->release, &f->res->arena);
 	if (rc < 0)
 		return rc;
+	/* A linted DO block replays what it runs statement by statement. */
+	inside = f->linted && s->kind == PHG_KIND_DO;
 	if (s->opens_transaction)
 		f->in_tx_block = true;
 	s->in_transaction_block = f->in_tx_block;
@@ -285,7 +401,9 @@ static int on_stmt(struct phg_stmt *s, void *vf)
 	if (f->opts->collect && collect_stmt(f, s) < 0)
 		return PHG_ENOMEM;
 	if (f->linted) {
-		rc = run_stmt_rules(f, s);
+		rc = run_stmt_rules(f, s, false);
+		if (rc == 0 && inside)
+			rc = lint_do_block(f, s);
 		if (rc == 0)
 			rc = phg_vec_push(&f->res->stmts, s);
 		if (rc == 0)
@@ -299,7 +417,7 @@ static int on_stmt(struct phg_stmt *s, void *vf)
 		if (rc < 0)
 			return rc;
 	}
-	return phg_model_apply(&f->model, s, f->release);
+	return inside ? 0 : phg_model_apply(&f->model, s, f->release);
 }
 
 static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
@@ -315,7 +433,7 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 	f->mig_index = i;
 	f->release = f->release_of[i];
 	f->linted = f->lint_release[f->release] &&
-		    (f->only < 0 || (size_t)f->only == i);
+		    (f->only < 0 || (size_t)f->only == i) && f->reported[i];
 	f->file_phase = PHG_PHASE_NONE;
 	f->mig_phase = PHG_PHASE_NONE;
 	f->file_no_tx = f->mig_no_tx = f->own_tx = f->file_own_tx = false;
@@ -336,6 +454,8 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 			      : phg_source_read(m, &text, err);
 	if (rc < 0)
 		return rc;
+	f->text = text.data ? text.data : "";
+	f->text_len = text.len;
 	file = phg_arena_strdup(&f->res->arena, m->path);
 	if (!file) {
 		phg_buf_release(&text);
@@ -353,6 +473,8 @@ static int lint_migration(struct lint_folder *f, size_t i, struct phg_err *err)
 	rc = phg_parse_file2(file, text.data ? text.data : "", text.len,
 			     m->up_start, m->up_end, &f->res->arena,
 			     &f->res->findings, pre_stmt, on_stmt, f, &pf, err);
+	f->text = NULL;
+	f->text_len = 0;
 	phg_buf_release(&text);
 	if (rc < 0) {
 		phg_parse_release(&pf);
@@ -393,23 +515,36 @@ static void lint_folder_release(struct lint_folder *f)
 	phg_source_release(&f->set);
 	phg_vec_release(&f->infos);
 	phg_vec_release(&f->file_stmts);
+	phg_vec_release(&f->inner_ignoring);
 	free(f->release_of);
+	free(f->reported);
 	free(f->lint_release);
 	free(f->severity);
 }
 
-/* unused-ignore: judged once every other rule has reported. */
+/*
+ * unused-ignore: judged once every other rule has reported, over the
+ * statements linted here and those inside DO blocks that have ignore
+ * comments of their own.
+ */
 static int check_unused_ignores(struct lint_folder *f, size_t from_stmt)
 {
-	struct phg_vec mine = {.items = f->res->stmts.items + from_stmt,
-			       .n = f->res->stmts.n - from_stmt};
+	struct phg_vec mine = {0};
 	struct phg_rule_ctx ctx;
+	int rc = 0;
 
+	for (size_t i = from_stmt; i < f->res->stmts.n && rc == 0; i++)
+		rc = phg_vec_push(&mine, f->res->stmts.items[i]);
+	for (size_t i = 0; i < f->inner_ignoring.n && rc == 0; i++)
+		rc = phg_vec_push(&mine, f->inner_ignoring.items[i]);
 	rule_ctx(f, &ctx);
 	for (size_t i = 0; phg_analyzers[i]; i++)
 		if (!strcmp(phg_analyzers[i]->id, "unused-ignore"))
 			ctx.severity = f->severity[i];
-	return phg_rule_check_unused_ignores(&ctx, &mine);
+	if (rc == 0)
+		rc = phg_rule_check_unused_ignores(&ctx, &mine);
+	phg_vec_release(&mine);
+	return rc;
 }
 
 /* Keeps only the findings of one file (a file PATH was linted). */
@@ -421,6 +556,34 @@ static void keep_file_findings(struct phg_lint_result *r, size_t from,
 	for (size_t i = from; i < r->findings.n; i++)
 		if (phg_streq(r->findings.items[i].file, file))
 			r->findings.items[k++] = r->findings.items[i];
+	r->findings.n = k;
+}
+
+/*
+ * Drops the findings of migrations that are not reported (excluded, or
+ * unchanged with --changed-since): release-stage rules judge the whole
+ * release and may point at any of its migrations.
+ */
+static void drop_unreported_findings(struct lint_folder *f, size_t from)
+{
+	struct phg_lint_result *r = f->res;
+	size_t k = from, hidden = 0;
+
+	for (size_t m = 0; m < f->set.n; m++)
+		hidden += !f->reported[m];
+	if (hidden == 0)
+		return;
+	for (size_t i = from; i < r->findings.n; i++) {
+		const char *file = r->findings.items[i].file;
+		bool keep = true;
+
+		for (size_t m = 0; m < f->set.n && keep; m++)
+			if (!f->reported[m] &&
+			    phg_streq(f->set.items[m].path, file))
+				keep = false;
+		if (keep)
+			r->findings.items[k++] = r->findings.items[i];
+	}
 	r->findings.n = k;
 }
 
@@ -440,6 +603,8 @@ static int lint_path(const struct phg_lint_opts *o, struct phg_lint_result *r,
 		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 	if (rc == 0 && f.only >= 0)
 		keep_file_findings(r, from, f.set.items[f.only].path);
+	if (rc == 0)
+		drop_unreported_findings(&f, from);
 	if (rc == 0 && o->collect && r->set.n == 0) {
 		/* The runner keeps the set the migrations point into. */
 		r->set = f.set;

@@ -13,7 +13,11 @@ struct phg_lint_opts {
 	bool have_config;	      /* cfg came from a file */
 	const char *const *paths;     /* files or folders; none = config's */
 	size_t npaths;
-	const char *base;    /* --base REF, or NULL */
+	const char *base; /* --base REF, or NULL */
+	/* --changed-since REF, or NULL: only migrations whose file differs
+	   from REF (or that git does not track) are reported; each is still
+	   linted with its release, against the history before it. */
+	const char *changed_since;
 	const char *release; /* --release NAME, or NULL */
 	bool all;	     /* --all */
 	/* Names of migrations already applied (the runner's gate): they are
@@ -70,10 +74,13 @@ struct phg_lint_result {
 
 /*
  * Runs lint as opts says. Lint findings are data in out, never errors; the
- * return is <0 only when lint could not run: PHG_EUSAGE (nothing to lint),
- * PHG_ECONFIG (a "through" that matches nothing, an unknown rule id),
- * PHG_EIO (a path or file that cannot be read), PHG_EINPUT (two migrations
- * with one version), PHG_ENOMEM. The caller releases out either way.
+ * return is <0 only when lint could not run: PHG_EUSAGE (nothing to lint;
+ * a --base or --changed-since ref git does not know), PHG_ECONFIG (a
+ * "through" that matches nothing, an unknown rule id), PHG_EIO (a path or
+ * file that cannot be read), PHG_EINPUT (two migrations with one version),
+ * PHG_ERUNTIME (git cannot run), PHG_ENOMEM. Migrations the config's
+ * "exclude" globs match are replayed as history but never reported. The
+ * caller releases out either way.
  */
 int phg_lint_run(const struct phg_lint_opts *opts, struct phg_lint_result *out,
 		 struct phg_err *err);
@@ -86,9 +93,25 @@ bool phg_lint_refused(const struct phg_lint_result *r);
 /*
  * Lists the files git holds at ref under folder dir (paths relative to dir),
  * running git with argv. Returns 0 and a malloc'd NULL-terminated array in
- * *files, or PHG_EUSAGE when ref is unknown or dir is not in a repository.
+ * *files (free it with phg_git_paths_free, also after a failure), or
+ * PHG_EUSAGE when ref is unknown or dir is not in a repository.
  */
 int phg_git_ls_tree(const char *dir, const char *ref, char ***files,
 		    struct phg_err *err);
+
+/*
+ * Lists the files under folder dir (paths relative to dir) that differ
+ * from git ref — changed, added or renamed since ref, in the index or the
+ * working tree — and the files git does not track there (ignored ones
+ * left out), running git with argv. Returns 0 and a malloc'd
+ * NULL-terminated array in *files (free it with phg_git_paths_free, also
+ * after a failure), PHG_EUSAGE when ref is unknown or dir is not in a
+ * repository, PHG_ERUNTIME when git cannot run or runs too long.
+ */
+int phg_git_changed(const char *dir, const char *ref, char ***files,
+		    struct phg_err *err);
+
+/* Frees what phg_git_ls_tree or phg_git_changed returned (NULL is fine). */
+void phg_git_paths_free(char **files);
 
 #endif

@@ -15,13 +15,27 @@ struct replay {
 	int release;
 };
 
+/*
+ * Frees what a table outside the arena owns when the map lets go of it: a
+ * table it replaces (CREATE TABLE of a name the model has, a rename onto
+ * one) would otherwise leak its vectors.
+ */
+static void table_forget(struct phg_table *t)
+{
+	phg_vec_release(&t->columns);
+	phg_vec_release(&t->constraints);
+}
+
 static struct phg_table *table_new(struct replay *r, const char *qname,
 				   const char *schema, const char *name)
 {
 	struct phg_table *t = phg_arena_alloc(r->m->arena, sizeof(*t));
+	struct phg_table *old = phg_model_table(r->m, qname);
 
 	if (!t)
 		return NULL;
+	if (old)
+		table_forget(old);
 	t->qname = phg_arena_strdup(r->m->arena, qname);
 	t->schema = phg_arena_strdup(r->m->arena,
 				     schema && *schema ? schema : "public");
@@ -516,8 +530,7 @@ static void drop_table(struct replay *r, const char *qname)
 			i--; /* the slot may hold a moved entry now */
 		}
 	}
-	phg_vec_release(&t->columns);
-	phg_vec_release(&t->constraints);
+	table_forget(t);
 	phg_map_del(&r->m->tables, qname);
 }
 
@@ -560,6 +573,8 @@ static int rename_table(struct replay *r, struct phg_table *t,
 			ix->table = nq;
 	}
 	phg_map_del(&r->m->tables, t->qname);
+	if (phg_model_table(r->m, nq))
+		table_forget(phg_model_table(r->m, nq));
 	t->qname = nq;
 	t->name = phg_arena_strdup(r->m->arena, newname);
 	return phg_map_put(&r->m->tables, nq, t);

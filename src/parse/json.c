@@ -31,6 +31,17 @@ static cJSON *node_new(int type)
 	return n;
 }
 
+/*
+ * Frees what a read that fails halfway made. With the arena nothing is
+ * freed one by one; without it (PHG_ARENA_MALLOC=1) the caller only sees
+ * NULL, so every partial string and tree must be freed here.
+ */
+static void json_free(void *p)
+{
+	if (!phg_json_arena_on())
+		free(p);
+}
+
 static void skip_ws(struct jreader *r)
 {
 	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' ||
@@ -124,7 +135,7 @@ static char *read_string(struct jreader *r)
 			continue;
 		}
 		if (r->p >= r->end)
-			return NULL;
+			goto fail;
 		c = *r->p++;
 		switch (c) {
 		case 'n':
@@ -144,7 +155,7 @@ static char *read_string(struct jreader *r)
 			break;
 		case 'u':
 			if (!read_hex4(r, &cp))
-				return NULL;
+				goto fail;
 			if (cp >= 0xd800 && cp <= 0xdbff &&
 			    r->end - r->p >= 6 && r->p[0] == '\\' &&
 			    r->p[1] == 'u') {
@@ -152,12 +163,12 @@ static char *read_string(struct jreader *r)
 
 				r->p += 2;
 				if (!read_hex4(r, &lo))
-					return NULL;
+					goto fail;
 				cp = 0x10000 + ((cp - 0xd800) << 10) +
 				     (lo - 0xdc00);
 			}
 			if (cp == 0)
-				return NULL; /* a NUL would cut the string */
+				goto fail; /* a NUL would cut the string */
 			o += put_utf8(o, cp);
 			break;
 		default:
@@ -165,10 +176,13 @@ static char *read_string(struct jreader *r)
 		}
 	}
 	if (r->p >= r->end)
-		return NULL;
+		goto fail;
 	r->p++;
 	*o = '\0';
 	return out;
+fail:
+	json_free(out);
+	return NULL;
 }
 
 static cJSON *read_value(struct jreader *r);
@@ -237,9 +251,12 @@ static cJSON *read_container(struct jreader *r, bool object)
 	cJSON *c = node_new(object ? cJSON_Object : cJSON_Array);
 	cJSON *last = NULL;
 	const char close = object ? '}' : ']';
+	char *key = NULL;
 
-	if (!c || ++r->depth > PHG_JSON_MAX_DEPTH)
+	if (!c)
 		return NULL;
+	if (++r->depth > PHG_JSON_MAX_DEPTH)
+		goto fail;
 	r->p++;
 	skip_ws(r);
 	if (r->p < r->end && *r->p == close) {
@@ -248,23 +265,23 @@ static cJSON *read_container(struct jreader *r, bool object)
 		return c;
 	}
 	for (;;) {
-		char *key = NULL;
 		cJSON *item;
 
 		skip_ws(r);
 		if (object) {
 			if (r->p >= r->end || *r->p != '"')
-				return NULL;
+				goto fail;
 			key = read_string(r);
 			skip_ws(r);
 			if (!key || r->p >= r->end || *r->p != ':')
-				return NULL;
+				goto fail;
 			r->p++;
 		}
 		item = read_value(r);
 		if (!item)
-			return NULL;
+			goto fail;
 		item->string = key;
+		key = NULL;
 		if (last) {
 			last->next = item;
 			item->prev = last;
@@ -284,8 +301,12 @@ static cJSON *read_container(struct jreader *r, bool object)
 			r->depth--;
 			return c;
 		}
-		return NULL;
+		goto fail;
 	}
+fail:
+	json_free(key);
+	phg_json_delete(c);
+	return NULL;
 }
 
 static cJSON *read_value(struct jreader *r)
@@ -302,8 +323,10 @@ static cJSON *read_value(struct jreader *r)
 		return read_container(r, false);
 	case '"':
 		n = node_new(cJSON_String);
-		if (n && !(n->valuestring = read_string(r)))
+		if (n && !(n->valuestring = read_string(r))) {
+			phg_json_delete(n);
 			return NULL;
+		}
 		return n;
 	case 't':
 		return literal(r, "true") ? node_new(cJSON_True) : NULL;
@@ -325,5 +348,9 @@ cJSON *phg_json_parse(const char *text)
 	if (!doc)
 		return NULL;
 	skip_ws(&r);
-	return r.p == r.end ? doc : NULL;
+	if (r.p != r.end) {
+		phg_json_delete(doc);
+		return NULL;
+	}
+	return doc;
 }

@@ -248,12 +248,31 @@ int phg_parse_file2(const char *file, const char *text, size_t len,
 /*
  * Reads the SQL a DO block (outer, tree alive) runs: calls fn for each
  * embedded statement, as a copy of outer (same place) whose tree is alive
- * during the call. Returns 0 when the whole block could be read, 1 when it
- * cannot be analysed (another language, dynamic SQL, a statement that does
- * not parse; fn may have been called for some statements), or fn's
- * negative result.
+ * during the call and until this function returns. Returns 0 when the whole
+ * block could be read, 1 when it cannot be analysed (another language,
+ * dynamic SQL, a statement that does not parse; fn may have been called for
+ * some statements), or fn's negative result.
  */
 int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn, void *ctx);
+
+/*
+ * Like phg_parse_do_block, and each embedded statement is placed where it
+ * is written: text[0, len) is outer's whole file (outer->offset counts in
+ * it), and each statement gets its own line, column (code points), byte
+ * range, source line and ignore comments — those written inside the body
+ * on the lines right above it are its own (nlocal_ignores), the block's
+ * follow and still suppress. The trees of statements already handed to fn
+ * stay alive until the walk returns, so fn may keep the statements it saw
+ * for later ones. arena holds the source lines and ignore lists. When the
+ * body cannot be found in text (text NULL, a quoting phasegate does not
+ * read), statements stay at the block's place. With a body in '...' quotes
+ * that holds escapes, the line comes from PL/pgSQL's numbering and the
+ * column from the statement's first word on that line. Returns as
+ * phg_parse_do_block, or PHG_ENOMEM.
+ */
+int phg_parse_do_block_placed(const struct phg_stmt *outer, const char *text,
+			      size_t len, struct phg_arena *arena,
+			      phg_stmt_fn fn, void *ctx);
 
 /*
  * cJSON trees come from a bump arena (jsonmem.c) unless PHG_ARENA_MALLOC=1.

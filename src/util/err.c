@@ -7,6 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The format attribute lets clang check callers' formats (-Wformat=2). */
+static void err_fill(struct phg_err *err, int code, const char *file, int line,
+		     int col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
 static void err_fill(struct phg_err *err, int code, const char *file, int line,
 		     int col, const char *fmt, va_list ap)
 {
