@@ -137,4 +137,5 @@ const struct phg_analyzer phg_rule_adding_exclusion_constraint = {
 	.summary = "ADD CONSTRAINT ... EXCLUDE on a table that has traffic "
 		   "(no online form)",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

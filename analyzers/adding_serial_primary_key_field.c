@@ -253,4 +253,5 @@ const struct phg_analyzer phg_rule_adding_serial_primary_key_field = {
 	.summary = "ADD PRIMARY KEY without USING INDEX on a table that has "
 		   "traffic",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

@@ -187,4 +187,5 @@ const struct phg_analyzer phg_rule_adding_stored_generated_column = {
 	.summary = "ADD COLUMN of a stored generated, identity or serial "
 		   "column on a table that has traffic (a rewrite)",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

@@ -92,4 +92,5 @@ const struct phg_analyzer phg_rule_adding_volatile_default = {
 	.summary = "ADD COLUMN with a default that rewrites the table "
 		   "(volatile, or any before PostgreSQL 11)",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

@@ -54,6 +54,14 @@ struct phg_analyzer {
 	const char *summary;		    /* one line, for --help and docs */
 	phg_stmt_check_fn check_stmt;	    /* PHG_STAGE_STATEMENT */
 	phg_release_check_fn check_release; /* PHG_STAGE_RELEASE */
+	/*
+	 * The hazard is a lock held, or a table scanned or rewritten, for a
+	 * time that grows with the table: with `lint --stats`, a finding on
+	 * a table under the stats thresholds is lowered from error to
+	 * warning. Never set on compatibility rules (the gate's, renames,
+	 * type changes): those break the old release whatever the size.
+	 */
+	bool scales_with_table;
 };
 
 /* Every rule, sorted by id, NULL-terminated. */

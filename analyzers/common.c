@@ -24,6 +24,58 @@ static bool stmt_ignores(const struct phg_stmt *stmt, const char *id)
 	return false;
 }
 
+/* The first relation of a VacuumStmt's "rels" or a LockStmt's
+   "relations" list, as schema.name. */
+static const char *first_listed(struct phg_arena *arena, const cJSON *list)
+{
+	const cJSON *first = list ? list->child : NULL;
+	const cJSON *vr = phg_node_get(first, "VacuumRelation");
+
+	if (vr)
+		return phg_rangevar_qname(arena, phg_field(vr, "relation"));
+	return first ? phg_rangevar_qname(arena, first) : NULL;
+}
+
+/*
+ * The table stmt acts on, as schema.name: its relation while its tree is
+ * alive (CREATE INDEX, ALTER TABLE, UPDATE, VACUUM, CLUSTER, REINDEX, LOCK,
+ * ...), else from its targets: a table, a column's table, an index's
+ * table. NULL when there is none, when it is new in this release (it has
+ * no traffic and no statistics yet), or when out of memory (the finding
+ * then names no table, which only --stats notices).
+ */
+static const char *finding_table(const struct phg_rule_ctx *ctx,
+				 const struct phg_stmt *stmt)
+{
+	const cJSON *st = stmt->tree ? phg_node_inner(stmt->tree) : NULL;
+	const char *t =
+		st ? phg_rangevar_qname(ctx->arena, phg_field(st, "relation"))
+		   : NULL;
+	const struct phg_index *ix;
+
+	if (!t && st)
+		t = first_listed(ctx->arena, phg_field(st, "rels"));
+	if (!t && st)
+		t = first_listed(ctx->arena, phg_field(st, "relations"));
+	for (size_t i = 0; !t && i < stmt->ntargets; i++) {
+		const struct phg_target *tg = &stmt->targets[i];
+		const char *dot = strrchr(tg->object, '.');
+
+		if (tg->flags & PHG_TF_TABLE)
+			t = tg->object;
+		else if ((tg->flags & PHG_TF_COLUMN) && dot)
+			t = phg_arena_strndup(ctx->arena, tg->object,
+					      (size_t)(dot - tg->object));
+		else if (ctx->model &&
+			 (ix = phg_model_index(ctx->model, tg->object)))
+			t = ix->table;
+	}
+	if (!t || !ctx->model ||
+	    phg_model_table_origin(ctx->model, t) >= ctx->release)
+		return NULL;
+	return t;
+}
+
 int phg_rule_report(const struct phg_analyzer *self,
 		    const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt,
 		    const char *help, const char *fmt, ...)
@@ -44,6 +96,7 @@ int phg_rule_report(const struct phg_analyzer *self,
 	f->source_line = (char *)stmt->source_line;
 	f->suppressed = stmt_ignores(stmt, self->id);
 	f->release = ctx->release;
+	f->table = finding_table(ctx, stmt);
 	return 0;
 }
 

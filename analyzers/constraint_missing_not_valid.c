@@ -216,4 +216,5 @@ const struct phg_analyzer phg_rule_constraint_missing_not_valid = {
 	.summary = "ADD CHECK or FOREIGN KEY without NOT VALID on a table "
 		   "that has traffic",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

@@ -165,4 +165,5 @@ const struct phg_analyzer phg_rule_disallowed_unique_constraint = {
 	.summary = "ADD CONSTRAINT ... UNIQUE without USING INDEX on a table "
 		   "that has traffic",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

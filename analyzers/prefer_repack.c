@@ -134,4 +134,5 @@ const struct phg_analyzer phg_rule_prefer_repack = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "VACUUM FULL or CLUSTER in a migration (use pg_repack)",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

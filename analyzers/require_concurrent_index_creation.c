@@ -107,4 +107,5 @@ const struct phg_analyzer phg_rule_require_concurrent_index_creation = {
 	.summary = "CREATE INDEX without CONCURRENTLY on a table that has "
 		   "traffic",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

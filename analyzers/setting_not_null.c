@@ -108,4 +108,5 @@ const struct phg_analyzer phg_rule_setting_not_null = {
 	.summary = "SET NOT NULL on a table that has traffic, without a "
 		   "validated CHECK (col IS NOT NULL)",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

@@ -198,15 +198,81 @@ static int take(const struct phg_rule_ctx *ctx, const struct phg_stmt *s,
 	return 0;
 }
 
+/*
+ * How far the transaction before a statement has been read. Each call
+ * used to read the transaction from its start, which made the rule
+ * quadratic in a file's statements (100,000 INSERTs took minutes:
+ * bench/resources.sh); the next statement of the same file goes on from
+ * where the previous call stopped. The tool is single-threaded.
+ */
+struct scan {
+	const struct phg_stmt *const *prev; /* the file's statements */
+	const struct phg_stmt *first;	    /* prev[0] */
+	const struct phg_stmt *last;	    /* prev[upto - 1] */
+	size_t upto;			    /* prev[0, upto) read */
+	struct held h; /* ACCESS EXCLUSIVE held in the transaction */
+	bool done;     /* a costly statement already followed h.first */
+};
+
+static struct scan memo;
+
+/* Reads prev[memo.upto, nprev): the transaction restarts after each
+   BEGIN and COMMIT. */
+static int scan_to(const struct phg_rule_ctx *ctx)
+{
+	bool skip;
+	int rc;
+
+	if (memo.prev != ctx->prev || memo.upto > ctx->nprev ||
+	    (memo.upto && (memo.first != ctx->prev[0] ||
+			   memo.last != ctx->prev[memo.upto - 1]))) {
+		memset(&memo, 0, sizeof(memo));
+		memo.prev = ctx->prev;
+	}
+	for (; memo.upto < ctx->nprev; memo.upto++) {
+		const struct phg_stmt *p = ctx->prev[memo.upto];
+
+		memo.first = ctx->prev[0];
+		memo.last = p;
+		if (p->opens_transaction || p->closes_transaction) {
+			memset(&memo.h, 0, sizeof(memo.h));
+			memo.done = false;
+			continue;
+		}
+		if (memo.done)
+			continue;
+		if (memo.h.first) {
+			rc = harmless(ctx, p, &memo.h, &skip);
+			if (rc < 0)
+				goto fail;
+			/* Reported there already. */
+			if (!skip) {
+				memo.done = true;
+				continue;
+			}
+		}
+		rc = take(ctx, p, &memo.h);
+		if (rc < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	memset(&memo, 0, sizeof(memo));
+	return rc;
+}
+
 static int check(const struct phg_analyzer *self,
 		 const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt)
 {
 	struct held h = {.n = 0};
-	size_t start = 0;
 	const char *help;
 	bool skip;
 	int rc;
 
+	/* A file's first statement: nothing of an earlier file or run is
+	   kept (the rule sees every statement of a linted file). */
+	if (ctx->nprev == 0)
+		memset(&memo, 0, sizeof(memo));
 	/* A query string of several statements is one implicit
 	   transaction, whatever the layout's marker says. */
 	if (!ctx->in_transaction && !(ctx->runner == PHG_RUNNER_EXTERNAL &&
@@ -219,34 +285,14 @@ static int check(const struct phg_analyzer *self,
 		return rc;
 	/* The transaction began at the file's BEGIN, after its last
 	   COMMIT, or with the file. */
-	if (stmt->in_transaction_block) {
-		const struct phg_stmt *begin = phg_rule_open_begin(ctx, stmt);
-
-		if (begin == stmt)
-			return 0;
-		for (start = ctx->nprev; start > 0; start--)
-			if (ctx->prev[start - 1] == begin)
-				break;
-	} else {
-		for (start = ctx->nprev; start > 0; start--)
-			if (ctx->prev[start - 1]->closes_transaction)
-				break;
-	}
-	for (size_t i = start; i < ctx->nprev; i++) {
-		const struct phg_stmt *p = ctx->prev[i];
-
-		if (h.first) {
-			rc = harmless(ctx, p, &h, &skip);
-			if (rc < 0)
-				return rc;
-			/* Reported there already. */
-			if (!skip)
-				return 0;
-		}
-		rc = take(ctx, p, &h);
-		if (rc < 0)
-			return rc;
-	}
+	if (stmt->in_transaction_block && stmt->opens_transaction)
+		return 0;
+	rc = scan_to(ctx);
+	if (rc < 0)
+		return rc;
+	if (memo.done)
+		return 0;
+	h = memo.h;
 	if (!h.first)
 		return 0;
 	rc = harmless(ctx, stmt, &h, &skip);

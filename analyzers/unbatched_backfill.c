@@ -111,4 +111,5 @@ const struct phg_analyzer phg_rule_unbatched_backfill = {
 	.summary = "UPDATE or DELETE of a whole table that has traffic in one "
 		   "statement",
 	.check_stmt = check,
+	.scales_with_table = true,
 };

@@ -34,10 +34,14 @@ struct phg_cmd {
 
 int cmd_adopt(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_explain(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_history(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_lint(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_migrate(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_plan(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_release(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_rollback(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_rules(int argc, char **argv, struct phg_cmd_env *env);
+int cmd_sandbox(int argc, char **argv, struct phg_cmd_env *env);
 int cmd_status(int argc, char **argv, struct phg_cmd_env *env);
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "lazy/lazy.h"
 #include "parse/parse.h"
 
 static const struct phg_cmd commands[] = {
@@ -29,6 +30,13 @@ static const struct phg_cmd commands[] = {
 	 "list every rule with its severity, stage and summary"},
 	{"explain", cmd_explain, 0,
 	 "print a rule's page: why it is unsafe and the safe sequence"},
+	{"release", cmd_release, 0,
+	 "ship a release: migrate, deploy, shift traffic, roll back"},
+	{"rollback", cmd_rollback, 0,
+	 "return every region of a release to its old slot"},
+	{"history", cmd_history, 0, "list the releases in the ledger"},
+	{"sandbox", cmd_sandbox, PHG_CMD_CONFIG_OPTIONAL,
+	 "a local three-region world (PostgreSQL, nginx, Prometheus)"},
 };
 
 static void usage(FILE *out)
@@ -110,6 +118,15 @@ int phg_cmd_config(struct phg_cmd_env *env)
 	return 0;
 }
 
+/* A library behind src/lazy's stubs (libpq, libcurl, libsqlite3, libcrypto)
+ * could not be loaded when a command first needed it. */
+static void lazy_failed(const char *soname, const char *why)
+{
+	fflush(stdout);
+	fprintf(stderr, "phasegate: cannot load %s: %s\n", soname, why);
+	exit(PHG_EXIT_RUNTIME);
+}
+
 static int finish(int code)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -137,6 +154,7 @@ int main(int argc, char **argv)
 	/* Big parse trees come and go per file: keep glibc from trimming. */
 	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	phg_lazy_on_fail(lazy_failed);
 	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -401,11 +401,11 @@ static const struct bad_case bad_cases[] = {
 	{"region unknown key",
 	 "regions:\n  - name: us\n    database: x\n    soka: 1h\n", 4, 5,
 	 "unknown key 'soka' in a region: it takes 'name', 'database', "
-	 "'primary', 'replica_of' and 'soak'"},
+	 "'primary', 'replica_of', 'soak' and 'vars'"},
 	{"region unknown key in a flow mapping",
 	 "regions:\n  - {name: \xc3\xa9u, database: x, region: eu}\n", 2, 29,
 	 "unknown key 'region' in a region: it takes 'name', 'database', "
-	 "'primary', 'replica_of' and 'soak'"},
+	 "'primary', 'replica_of', 'soak' and 'vars'"},
 	{"region duplicate key", "regions:\n  - name: a\n    name: b\n", 3, 5,
 	 "duplicate key 'name' (first at line 2)"},
 	{"region without name", "regions:\n  - database: x\n", 2, 5,

@@ -175,7 +175,7 @@ static int add_constraint(struct alter_ctx *a, const cJSON *cmd)
 						      phg_node_sval(it),
 						      PHG_ACCESS_READ, 0);
 				if (rc < 0)
-					break;
+					return rc;
 			}
 		}
 		return rc;

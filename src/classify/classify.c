@@ -498,6 +498,9 @@ static int merge_inner(struct phg_stmt *inner, void *vr)
 	}
 	if (inner->no_transaction)
 		r->stmt->no_transaction = true;
+	/* A nested DO block that cannot be read: so cannot this one. */
+	if (inner->analysis_warning)
+		r->stmt->analysis_warning = true;
 	return rc;
 }
 

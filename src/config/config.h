@@ -23,8 +23,10 @@ enum phg_runner_kind { PHG_RUNNER_PHASEGATE, PHG_RUNNER_EXTERNAL };
 /* A shipped release from "releases:". */
 struct phg_release_def {
 	char *name;
-	char *through; /* version or full name of its last migration */
-	int line, col; /* where "through" is written, for errors */
+	char *through;	  /* version or full name of its last migration */
+	int line, col;	  /* where "through" is written, for errors */
+	bool from_ledger; /* appended from the release ledger (not written):
+			     skipped when it matches nothing or adds nothing */
 };
 
 /* A per-rule setting from "rules:" (id: error | warning | off). */
@@ -32,6 +34,109 @@ struct phg_rule_setting {
 	char *id;
 	enum phg_severity severity; /* PHG_SEV_OFF when "off" */
 	int line, col;
+};
+
+/* One of a region's "vars:": free text for templates ({var.NAME}). */
+struct phg_var {
+	char *name; /* [A-Za-z_][A-Za-z0-9_]* */
+	char *value;
+};
+
+/*
+ * A text with placeholders ({region}, {slot}, {release}, {step},
+ * {weight}, {var.NAME}) checked at load, and ${NAME} references expanded
+ * only when used. text is NULL when the key was not given.
+ */
+struct phg_template {
+	char *text;
+	int line, col; /* where the value is written, for errors */
+};
+
+/* "release.window": when `release` may start (see src/orchestrator). */
+struct phg_window {
+	bool any;	/* "window: any": every moment */
+	char *timezone; /* IANA name, e.g. "America/New_York" */
+	unsigned days;	/* bit d: weekday d allowed (0 = Sunday) */
+	int start_min;	/* [start_min, end_min): minutes after local */
+	int end_min;	/*   midnight; end_min 1440 = end of day */
+	char **deny;	/* "YYYY-MM-DD" local dates refused */
+	size_t ndeny;
+};
+
+/* How a deploy or smoke step acts: a command (argv) or an HTTP call. */
+enum phg_step_action_kind {
+	PHG_ACTION_NONE,
+	PHG_ACTION_COMMAND,
+	PHG_ACTION_HTTP
+};
+
+struct phg_step_action {
+	enum phg_step_action_kind kind;
+	struct phg_template *argv; /* command: argc templates */
+	size_t argc;
+	struct phg_template method, url, body, expect_body; /* http */
+	struct phg_template *headers; /* "Name: value" templates */
+	size_t nheaders;
+	long expect_status; /* http: default 200 */
+	int retries;	    /* http: extra attempts */
+	long long timeout_ms;
+};
+
+/* The metrics analysis reads, in the order they are reported. */
+enum phg_metric {
+	PHG_METRIC_ERROR_RATE,	  /* fraction of requests failing */
+	PHG_METRIC_P99_MS,	  /* 99th percentile latency, ms */
+	PHG_METRIC_HTTP_5XX_RATE, /* fraction answered 5xx */
+	PHG_METRIC_CONNECTIONS	  /* active connections */
+};
+#define PHG_METRICS 4
+
+/* The metric's name as the config and the ledger spell it. */
+const char *phg_metric_name(enum phg_metric m);
+
+/* "release.traffic.nginx": the load balancer (phg_nginx). */
+struct phg_nginx_settings {
+	struct phg_template binary, prefix, conf, upstream_file, upstream, blue,
+		green;
+	long long timeout_ms;
+};
+
+/* "release.flags.unleash". */
+struct phg_unleash_settings {
+	struct phg_template url, token, environment, project;
+	char **features;
+	size_t nfeatures;
+	long long timeout_ms;
+};
+
+/*
+ * "release:", the orchestrator's settings; durations in milliseconds,
+ * rates as fractions, latencies in milliseconds. Defaults are the ADR's.
+ */
+struct phg_release_settings {
+	struct phg_window window; /* default Mon-Thu 10:00-16:00 NY */
+	long long lease_ttl_ms;	  /* default 2m */
+	int *steps;		  /* green's percentages, rising, last 100 */
+	size_t nsteps;		  /* default 10, 50, 100 */
+	long long hold_ms;	  /* each step, default 5m */
+	bool have_nginx;
+	struct phg_nginx_settings nginx;
+	long long interval_ms; /* default 15s */
+	long long sustain_ms;  /* default 2m */
+	/* Thresholds per metric; has_* false = not checked. Healthy: below
+	   it (to advance); rollback: above it, except connections, whose
+	   rollback value is a ratio of the reading before the cutover. */
+	double healthy[PHG_METRICS];
+	bool has_healthy[PHG_METRICS];
+	double rollback[PHG_METRICS];
+	bool has_rollback[PHG_METRICS];
+	struct phg_template prometheus;		  /* NULL text: no analysis */
+	struct phg_template queries[PHG_METRICS]; /* PromQL templates */
+	struct phg_step_action deploy, smoke;
+	bool have_unleash;
+	struct phg_unleash_settings unleash;
+	struct phg_template webhook; /* notify.webhook.url */
+	long long webhook_timeout_ms;
 };
 
 /*
@@ -48,6 +153,8 @@ struct phg_region {
 	long long soak_ms; /* wait after the previous region finished; 0 none */
 	size_t index;	   /* 0-based position in the file, as written */
 	int line, col;	   /* where its "name" value is written, for errors */
+	struct phg_var *vars; /* "vars:", as written, for {var.NAME} */
+	size_t nvars;
 };
 
 /* Settings of "migrate:", the runner's knobs; durations in milliseconds. */
@@ -59,6 +166,17 @@ struct phg_migrate_settings {
 	long long retry_backoff_ms;	 /* backoff base, default 1000 */
 	long long advisory_lock_wait_ms; /* default 60000, then exit 3 */
 	long long replica_wait_ms;	 /* default 600000 (10m) */
+};
+
+/*
+ * "stats:", for `lint --stats`: a table with fewer rows than
+ * small_table_rows and smaller than small_table_bytes (with its indexes and
+ * TOAST) is small, and the lock findings on it are warnings. Either at 0
+ * turns the downgrade off.
+ */
+struct phg_stats_settings {
+	long long small_table_rows;  /* default 10000 */
+	long long small_table_bytes; /* default 10 MB (10485760) */
 };
 
 struct phg_config {
@@ -79,6 +197,10 @@ struct phg_config {
 	struct phg_region *regions; /* in the order they run: primary first */
 	size_t nregions;
 	struct phg_migrate_settings migrate;
+	struct phg_stats_settings stats; /* "stats:" */
+	char *environment;		 /* ledger key, default "default" */
+	char *state; /* the ledger's location as written, or NULL */
+	struct phg_release_settings release;
 };
 
 /*
@@ -126,5 +248,29 @@ int phg_config_expand(const char *value, char **out, struct phg_err *err);
  * (refused).
  */
 int phg_duration_parse(const char *s, long long *ms);
+
+/* Placeholder values for phg_template_render; NULL ones render as "". */
+struct phg_template_vars {
+	const char *region, *slot, *release, *step;
+	int weight;
+	const struct phg_region *reg; /* for {var.NAME} */
+};
+
+/*
+ * Renders t's placeholders into a malloc'd *out and then, when expand is
+ * true, its ${NAME} references (from the environment); with expand false
+ * they stay as written (for printing: never a secret). A {var.NAME} the
+ * region lacks, or a ${NAME} not set, fails with PHG_ECONFIG naming it.
+ */
+int phg_template_render(const char *t, const struct phg_template_vars *v,
+			bool expand, char **out, struct phg_err *err);
+
+/*
+ * The ledger's location: "state:" expanded from the environment, or
+ * <config dir>/.phasegate/state.db. malloc'd into *out; may hold a
+ * password, so never print it.
+ */
+int phg_config_state_location(const struct phg_config *cfg, char **out,
+			      struct phg_err *err);
 
 #endif

@@ -2,7 +2,7 @@
  * defaults.c: the config's lifecycle — filling a struct phg_config with the
  * defaults every command starts from, and freeing what a load allocated.
  */
-#include "config.h"
+#include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,11 @@
 #define DEFAULT_RETRY_BACKOFF_MS 1000LL	      /* 1s */
 #define DEFAULT_ADVISORY_LOCK_WAIT_MS 60000LL /* 60s */
 #define DEFAULT_REPLICA_WAIT_MS 600000LL      /* 10m */
+
+/* The "stats:" defaults: an index build or a scan of a table this small
+   takes well under a second. */
+#define DEFAULT_SMALL_TABLE_ROWS 10000LL
+#define DEFAULT_SMALL_TABLE_BYTES (10LL * 1024 * 1024) /* 10MB */
 
 /*
  * Fills cfg with the defaults: no file, folder ".", migrations in
@@ -43,7 +48,10 @@ int phg_config_defaults(struct phg_config *cfg, struct phg_err *err)
 	cfg->migrate.retry_backoff_ms = DEFAULT_RETRY_BACKOFF_MS;
 	cfg->migrate.advisory_lock_wait_ms = DEFAULT_ADVISORY_LOCK_WAIT_MS;
 	cfg->migrate.replica_wait_ms = DEFAULT_REPLICA_WAIT_MS;
-	if (!cfg->dir || !cfg->migrations || !cfg->migrate.history_schema) {
+	cfg->stats.small_table_rows = DEFAULT_SMALL_TABLE_ROWS;
+	cfg->stats.small_table_bytes = DEFAULT_SMALL_TABLE_BYTES;
+	if (!cfg->dir || !cfg->migrations || !cfg->migrate.history_schema ||
+	    phg_cfgrel_defaults(cfg) < 0) {
 		phg_config_release(cfg);
 		return phg_err_set(err, PHG_ENOMEM,
 				   "cannot set the config defaults: out of "
@@ -73,6 +81,7 @@ void phg_config_release(struct phg_config *cfg)
 	for (i = 0; i < cfg->nexclude; i++)
 		free(cfg->exclude[i]);
 	free(cfg->exclude);
+	phg_cfgrel_release(cfg);
 	for (i = 0; i < cfg->nregions; i++) {
 		free(cfg->regions[i].name);
 		free(cfg->regions[i].database);

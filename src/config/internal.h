@@ -16,4 +16,26 @@
  */
 const char *phg_config_ref_problem(const char *value);
 
+/*
+ * release.c: the orchestrator's keys ("environment:", "state:",
+ * "release:") and a region's "vars:", loaded from load.c's tables with
+ * the same strictness (errors at line:col). Each loader takes the file's
+ * path (for errors), its document and the value node.
+ */
+#include <yaml.h>
+
+int phg_cfgrel_load_key(const char *key, const char *path, yaml_document_t *doc,
+			const yaml_node_t *v, struct phg_config *cfg,
+			struct phg_err *err);
+int phg_cfgrel_load_vars(const char *path, yaml_document_t *doc,
+			 const yaml_node_t *v, struct phg_region *reg,
+			 struct phg_err *err);
+/* Sets the "release:" defaults (the ADR's numbers); 0 or PHG_ENOMEM. */
+int phg_cfgrel_defaults(struct phg_config *cfg);
+/* Frees what the keys above allocated (regions' vars included). */
+void phg_cfgrel_release(struct phg_config *cfg);
+/* After the whole file: every {var.NAME} is in every region's vars. */
+int phg_cfgrel_check(const char *path, const struct phg_config *cfg,
+		     struct phg_err *err);
+
 #endif

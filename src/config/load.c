@@ -603,7 +603,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 		       struct phg_region *reg)
 {
 	const yaml_node_t *key, *name = NULL, *database = NULL, *primary = NULL,
-				*replica_of = NULL, *soak = NULL;
+				*replica_of = NULL, *soak = NULL, *vars = NULL;
 	char buf[QUOTE_MAX + 8];
 	const char *text, *problem;
 	int rc;
@@ -632,11 +632,13 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 			replica_of = v;
 		else if (!strcmp(k, "soak"))
 			soak = v;
+		else if (!strcmp(k, "vars"))
+			vars = v;
 		else
 			return FAIL_AT(ld, key->start_mark,
 				       "unknown key %s in a region: it takes "
 				       "'name', 'database', 'primary', "
-				       "'replica_of' and 'soak'",
+				       "'replica_of', 'soak' and 'vars'",
 				       describe(key, buf, sizeof(buf)));
 	}
 	if (!name)
@@ -697,6 +699,9 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 		if (rc < 0)
 			return rc;
 	}
+	if (vars)
+		return phg_cfgrel_load_vars(ld->path, ld->doc, vars, reg,
+					    ld->err);
 	return 0;
 }
 
@@ -979,6 +984,109 @@ static int load_migrate(struct loader *ld, const yaml_node_t *v,
 	return 0;
 }
 
+/* "environment:", "state:" and "release:" live in release.c. */
+static int load_release_keys(struct loader *ld, const yaml_node_t *v,
+			     struct phg_config *cfg)
+{
+	return phg_cfgrel_load_key(scalar_text(ld->key), ld->path, ld->doc, v,
+				   cfg, ld->err);
+}
+
+/* The largest size "stats:" takes: 1024TB, far past any table. */
+#define SIZE_MAX_BYTES (1LL << 50)
+
+/*
+ * Sets *bytes from a size: whole bytes (a YAML integer), or digits and one
+ * of PostgreSQL's units, 1024-based and case as PostgreSQL writes them:
+ * B, kB, MB, GB, TB ("64MB", "512kB"). No sign, fraction or space.
+ */
+static int size_value(struct loader *ld, const char *key, const yaml_node_t *v,
+		      long long *bytes)
+{
+	static const struct {
+		const char *unit;
+		long long factor;
+	} units[] = {{"", 1},		{"B", 1},	   {"kB", 1LL << 10},
+		     {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
+	char buf[QUOTE_MAX + 8];
+	const char *text = "";
+	long long n = 0;
+	size_t digits = 0;
+
+	if (v->type == YAML_SCALAR_NODE &&
+	    !memchr(v->data.scalar.value, '\0', v->data.scalar.length))
+		text = scalar_text(v);
+	while (text[digits] >= '0' && text[digits] <= '9') {
+		/* Saturate: any long number is too large anyway. */
+		if (n <= SIZE_MAX_BYTES)
+			n = n * 10 + (text[digits] - '0');
+		digits++;
+	}
+	for (size_t i = 0; digits && i < sizeof(units) / sizeof(units[0]);
+	     i++) {
+		if (strcmp(text + digits, units[i].unit) != 0)
+			continue;
+		if (n > SIZE_MAX_BYTES / units[i].factor)
+			return FAIL_AT(ld, v->start_mark,
+				       "'%s' must be at most 1024TB, not %s",
+				       key, describe(v, buf, sizeof(buf)));
+		*bytes = n * units[i].factor;
+		return 0;
+	}
+	return FAIL_AT(ld, v->start_mark,
+		       "'%s' must be a size such as 10MB, 512kB or 1GB (or "
+		       "whole bytes), not %s",
+		       key, describe(v, buf, sizeof(buf)));
+}
+
+/*
+ * Loads "stats:", the thresholds under which `lint --stats` takes a table
+ * for small: small_table_rows (a whole number) and small_table_size (a
+ * size). Every key is optional.
+ */
+static int load_stats(struct loader *ld, const yaml_node_t *v,
+		      struct phg_config *cfg)
+{
+	char buf[QUOTE_MAX + 8];
+	int rc;
+
+	if (is_null(v))
+		return 0;
+	if (v->type != YAML_MAPPING_NODE)
+		return FAIL_AT(ld, v->start_mark,
+			       "'stats' must be a mapping such as "
+			       "'small_table_rows: 10000', not %s",
+			       describe(v, buf, sizeof(buf)));
+	for (const yaml_node_pair_t *p = v->data.mapping.pairs.start;
+	     p < v->data.mapping.pairs.top; p++) {
+		const yaml_node_t *key, *val = node_at(ld, p->value);
+		const char *k;
+		int rows;
+
+		rc = check_key(ld, v, p, &key);
+		if (rc < 0)
+			return rc;
+		k = scalar_text(key);
+		if (!strcmp(k, "small_table_rows")) {
+			rc = int_value(ld, k, val, 0, INT_MAX, &rows);
+			if (rc == 0)
+				cfg->stats.small_table_rows = rows;
+		} else if (!strcmp(k, "small_table_size")) {
+			rc = size_value(ld, k, val,
+					&cfg->stats.small_table_bytes);
+		} else {
+			return FAIL_AT(ld, key->start_mark,
+				       "unknown key %s in 'stats': it takes "
+				       "'small_table_rows' and "
+				       "'small_table_size'",
+				       describe(key, buf, sizeof(buf)));
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* The keys of the top-level mapping, and what checks each value. */
 static const struct top_key {
 	const char *name;
@@ -994,6 +1102,10 @@ static const struct top_key {
 	{"exclude", load_exclude},
 	{"regions", load_regions},
 	{"migrate", load_migrate},
+	{"stats", load_stats},
+	{"environment", load_release_keys},
+	{"state", load_release_keys},
+	{"release", load_release_keys},
 };
 
 static int load_root(struct loader *ld, const yaml_node_t *root,
@@ -1202,6 +1314,9 @@ int phg_config_load(const char *path, struct phg_config *cfg,
 	root = yaml_document_get_root_node(&doc);
 	if (root && !is_null(root)) {
 		rc = load_root(&ld, root, cfg);
+		if (rc < 0)
+			goto out;
+		rc = phg_cfgrel_check(path, cfg, err);
 		if (rc < 0)
 			goto out;
 	}

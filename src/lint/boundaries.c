@@ -99,17 +99,23 @@ static int by_shipped(struct lint_folder *f, struct phg_err *err)
 	return rc;
 }
 
-/* The config's releases, then the candidate. */
+/*
+ * The config's releases, then the ledger's (appended by the command), then
+ * the candidate. A ledger release whose last migration is gone, or that
+ * adds nothing after the releases above it, is left out.
+ */
 static int by_config(struct lint_folder *f, struct phg_err *err)
 {
 	const struct phg_config *cfg = f->opts->cfg;
-	size_t next = 0;
+	size_t next = 0, used = 0;
 	int rc = alloc_releases(f, cfg->nreleases + 1, err);
 
 	for (size_t r = 0; rc == 0 && r < cfg->nreleases; r++) {
 		const struct phg_release_def *d = &cfg->releases[r];
 		long k = phg_source_find(&f->set, d->through);
 
+		if (d->from_ledger && (k < 0 || (size_t)k + 1 <= next))
+			continue;
 		if (k < 0)
 			return phg_err_set_at(
 				err, PHG_ECONFIG, cfg->path, d->line, d->col,
@@ -123,13 +129,15 @@ static int by_config(struct lint_folder *f, struct phg_err *err)
 				"end of the release listed above it",
 				d->name, d->through);
 		for (size_t i = next; i <= (size_t)k; i++)
-			f->release_of[i] = (int)r;
+			f->release_of[i] = (int)used;
 		if (add_release_info(f, d->name, next, (size_t)k + 1) < 0)
 			return phg_err_set(err, PHG_ENOMEM, "out of memory");
 		next = (size_t)k + 1;
+		used++;
 	}
+	f->nreleases = used + 1;
 	for (size_t i = next; rc == 0 && i < f->set.n; i++)
-		f->release_of[i] = (int)cfg->nreleases;
+		f->release_of[i] = (int)used;
 	if (rc == 0 && add_release_info(f, "candidate", next, f->set.n) < 0)
 		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 	return rc;

@@ -319,6 +319,8 @@ static void drop_used_block_ignores(struct phg_stmt *o, unsigned long long used)
 		else
 			o->ignores[k++] = o->ignores[i];
 	}
+	/* moved[0, m) is set above; cppcheck 2.10 does not see it. */
+	/* cppcheck-suppress uninitvar */
 	memcpy(o->ignores + k, moved, m * sizeof(*moved));
 	o->nlocal_ignores -= m;
 }
@@ -351,6 +353,13 @@ static int on_inner(struct phg_stmt *in, void *vf)
 		rc = phg_vec_push(&f->file_stmts, copy);
 	if (rc == 0 && copy->nlocal_ignores)
 		rc = phg_vec_push(&f->inner_ignoring, copy);
+	/* A DO block inside the block: its statements are judged where
+	   they are written too, and replay themselves. */
+	if (rc == 0 && in->kind == PHG_KIND_DO) {
+		rc = phg_parse_do_block_placed(copy, f->text, f->text_len,
+					       &f->res->arena, on_inner, f);
+		return rc < 0 ? rc : 0;
+	}
 	if (rc == 0)
 		rc = phg_model_apply(&f->model, in, f->release);
 	return rc;
@@ -619,13 +628,16 @@ static long file_rank(const struct phg_lint_result *r, const char *file)
 	return (long)(intptr_t)phg_map_get(&r->file_order, file);
 }
 
-static const struct phg_lint_result *sort_result;
+/* Each finding's file rank, indexed by its seq, looked up once per finding
+ * before sorting (hashing a path in every comparison cost more than the sort).
+ */
+static const long *sort_ranks;
 
 static int finding_cmp(const void *pa, const void *pb)
 {
 	const struct phg_finding *a = pa, *b = pb;
-	long fa = file_rank(sort_result, a->file);
-	long fb = file_rank(sort_result, b->file);
+	long fa = sort_ranks[a->seq];
+	long fb = sort_ranks[b->seq];
 
 	if (fa != fb)
 		return fa < fb ? -1 : 1;
@@ -637,16 +649,32 @@ static int finding_cmp(const void *pa, const void *pb)
 }
 
 /* Orders findings by file (run order), line, column, then as found. */
-static void sort_findings(struct phg_lint_result *r)
+static int sort_findings(struct phg_lint_result *r)
 {
+	long *ranks;
+	const char *last = NULL;
+	long rank = 0;
+
 	if (r->findings.n < 2)
-		return;
-	for (size_t i = 0; i < r->findings.n; i++)
+		return 0;
+	ranks = malloc(r->findings.n * sizeof(*ranks));
+	if (ranks == NULL)
+		return PHG_ENOMEM;
+	for (size_t i = 0; i < r->findings.n; i++) {
+		const char *file = r->findings.items[i].file;
+
 		r->findings.items[i].seq = i;
-	sort_result = r;
+		if (i == 0 || file != last)
+			rank = file_rank(r, file);
+		last = file;
+		ranks[i] = rank;
+	}
+	sort_ranks = ranks;
 	qsort(r->findings.items, r->findings.n, sizeof(*r->findings.items),
 	      finding_cmp);
-	sort_result = NULL;
+	sort_ranks = NULL;
+	free(ranks);
+	return 0;
 }
 
 static void count(struct phg_lint_result *r)
@@ -690,7 +718,8 @@ int phg_lint_run(const struct phg_lint_opts *o, struct phg_lint_result *r,
 	}
 	for (size_t i = 0; i < o->npaths && rc == 0; i++)
 		rc = lint_path(o, r, o->paths[i], err);
-	sort_findings(r);
+	if (sort_findings(r) < 0 && rc == 0)
+		rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 	count(r);
 	return rc;
 }

@@ -70,6 +70,10 @@ struct phg_lint_result {
 	struct phg_lint_migration *migrations;
 	size_t nmigrations;
 	struct phg_migration_set set;
+	/* lint --stats: the findings carry their tables' numbers, judged
+	   with these thresholds (phg_lint_stats_apply). */
+	bool stats;
+	struct phg_stats_settings stats_settings;
 };
 
 /*
@@ -89,6 +93,48 @@ void phg_lint_result_release(struct phg_lint_result *r);
 
 /* Whether the result refuses the release (an unsuppressed error). */
 bool phg_lint_refused(const struct phg_lint_result *r);
+
+/* lint --stats: what the database says about one table. */
+struct phg_table_stats {
+	const char *table; /* schema.name, as findings name it */
+	long long rows;	   /* estimated live rows: pg_class.reltuples, or
+			      n_live_tup while the table was never analyzed
+			      (partitions summed) */
+	long long bytes;   /* pg_total_relation_size: heap, indexes, TOAST */
+	long long writes;  /* rows inserted, updated and deleted since the
+			      window began */
+	double window_seconds;	  /* since the database's statistics were
+				     reset, else since the server started */
+	double writes_per_second; /* writes / window_seconds; < 0 unknown */
+};
+
+/*
+ * The distinct tables r's findings are on (f->table), in order of first
+ * use, pushed into tables as borrowed pointers (valid while r is). Returns
+ * 0 or PHG_ENOMEM.
+ */
+int phg_lint_stats_tables(const struct phg_lint_result *r,
+			  struct phg_vec *tables);
+
+/*
+ * Whether s describes a small table under th: fewer rows than
+ * th->small_table_rows and fewer bytes than th->small_table_bytes (a
+ * threshold of 0 makes no table small).
+ */
+bool phg_lint_stats_small(const struct phg_table_stats *s,
+			  const struct phg_stats_settings *th);
+
+/*
+ * Gives each finding of r on one of the n tables of stats its numbers
+ * (f->stats; the array must outlive r), lowers an unsuppressed or
+ * suppressed error of a rule whose hazard scales with the table
+ * (phg_analyzer.scales_with_table) to a warning when the table is small
+ * under th (f->downgraded), and recounts errors and warnings. Marks r as
+ * linted with stats, so the report shows them. Cannot fail.
+ */
+void phg_lint_stats_apply(struct phg_lint_result *r,
+			  const struct phg_table_stats *stats, size_t n,
+			  const struct phg_stats_settings *th);
 
 /*
  * Lists the files git holds at ref under folder dir (paths relative to dir),

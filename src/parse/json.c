@@ -7,28 +7,87 @@
  * stops at 1,000. Anything it does not accept returns NULL, which the
  * caller reports as unanalyzable-statement.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parse.h"
 
 #define PHG_JSON_MAX_DEPTH 3000
+/* Nodes and strings are cut from chunks of this size taken from the arena;
+ * a string over a quarter of it gets an arena allocation of its own. */
+#define JCHUNK (64 * 1024)
 
 struct jreader {
 	const char *p, *end;
 	int depth;
 	bool failed;
+	bool arena;		 /* phg_json_arena_on(): else malloc each */
+	char *chunk, *chunk_end; /* what is left of the current chunk */
 };
 
-static cJSON *node_new(int type)
+/* A new chunk, or malloc without the arena (jr_alloc's slow path). */
+static void *jr_alloc_slow(struct jreader *r, size_t n, size_t align)
 {
-	cJSON *n = phg_json_alloc(sizeof(*n));
+	char *c;
+
+	(void)align; /* a chunk's start is aligned for anything */
+	if (!r->arena)
+		return malloc(n ? n : 1);
+	if (n > JCHUNK / 4)
+		return phg_json_alloc(n);
+	c = phg_json_alloc(JCHUNK);
+	if (!c)
+		return NULL;
+	r->chunk = c + n;
+	r->chunk_end = c + JCHUNK;
+	return c;
+}
+
+static inline void *jr_alloc(struct jreader *r, size_t n, size_t align)
+{
+	uintptr_t at =
+		((uintptr_t)r->chunk + align - 1) & ~(uintptr_t)(align - 1);
+
+	if (!r->chunk || at + n > (uintptr_t)r->chunk_end)
+		return jr_alloc_slow(r, n, align);
+	r->chunk = (char *)(at + n);
+	return (void *)at;
+}
+
+static inline cJSON *node_new(struct jreader *r, int type)
+{
+	cJSON *n = jr_alloc(r, sizeof(*n), _Alignof(cJSON));
 
 	if (n) {
 		memset(n, 0, sizeof(*n));
 		n->type = type;
 	}
 	return n;
+}
+
+/* Where the first '"' or '\\' from p on is (end when none). */
+static const char *string_stop(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+
+	/* 8 bytes at a time: the lowest flagged byte is the first match. */
+	for (; end - p >= 8; p += 8) {
+		uint64_t x, q, bs, m;
+
+		memcpy(&x, p, 8);
+		q = x ^ (ones * '"');
+		bs = x ^ (ones * '\\');
+		m = (((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs;
+		if (m)
+			return p + (__builtin_ctzll(m) >> 3);
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\')
+		p++;
+	return p;
 }
 
 /*
@@ -103,14 +162,12 @@ static bool read_hex4(struct jreader *r, unsigned long *cp)
 /* Reads a string literal (r->p at the opening quote) into the arena. */
 static char *read_string(struct jreader *r)
 {
-	const char *start = ++r->p, *q = start;
+	const char *start = ++r->p, *q = string_stop(start, r->end);
 	char *out, *o;
 
 	/* Fast path: no escapes, copy in one go. */
-	while (q < r->end && *q != '"' && *q != '\\')
-		q++;
 	if (q < r->end && *q == '"') {
-		out = phg_json_alloc((size_t)(q - start) + 1);
+		out = jr_alloc(r, (size_t)(q - start) + 1, 1);
 		if (!out)
 			return NULL;
 		memcpy(out, start, (size_t)(q - start));
@@ -123,7 +180,7 @@ static char *read_string(struct jreader *r)
 		q += *q == '\\' ? 2 : 1;
 	if (q >= r->end)
 		return NULL;
-	out = o = phg_json_alloc((size_t)(q - start) + 1);
+	out = o = jr_alloc(r, (size_t)(q - start) + 1, 1);
 	if (!out)
 		return NULL;
 	while (r->p < r->end && *r->p != '"') {
@@ -211,7 +268,7 @@ static cJSON *read_number(struct jreader *r)
 	}
 	if (r->p == s || (neg && r->p == s + 1))
 		return NULL;
-	n = node_new(cJSON_Number);
+	n = node_new(r, cJSON_Number);
 	if (!n)
 		return NULL;
 	if (frac) {
@@ -248,7 +305,7 @@ static bool literal(struct jreader *r, const char *word)
 /* Reads the items of an array or the members of an object. */
 static cJSON *read_container(struct jreader *r, bool object)
 {
-	cJSON *c = node_new(object ? cJSON_Object : cJSON_Array);
+	cJSON *c = node_new(r, object ? cJSON_Object : cJSON_Array);
 	cJSON *last = NULL;
 	const char close = object ? '}' : ']';
 	char *key = NULL;
@@ -322,18 +379,18 @@ static cJSON *read_value(struct jreader *r)
 	case '[':
 		return read_container(r, false);
 	case '"':
-		n = node_new(cJSON_String);
+		n = node_new(r, cJSON_String);
 		if (n && !(n->valuestring = read_string(r))) {
 			phg_json_delete(n);
 			return NULL;
 		}
 		return n;
 	case 't':
-		return literal(r, "true") ? node_new(cJSON_True) : NULL;
+		return literal(r, "true") ? node_new(r, cJSON_True) : NULL;
 	case 'f':
-		return literal(r, "false") ? node_new(cJSON_False) : NULL;
+		return literal(r, "false") ? node_new(r, cJSON_False) : NULL;
 	case 'n':
-		return literal(r, "null") ? node_new(cJSON_NULL) : NULL;
+		return literal(r, "null") ? node_new(r, cJSON_NULL) : NULL;
 	default:
 		return read_number(r);
 	}
@@ -341,7 +398,9 @@ static cJSON *read_value(struct jreader *r)
 
 cJSON *phg_json_parse(const char *text)
 {
-	struct jreader r = {.p = text, .end = text + strlen(text)};
+	struct jreader r = {.p = text,
+			    .end = text + strlen(text),
+			    .arena = phg_json_arena_on()};
 	cJSON *doc;
 
 	doc = read_value(&r);

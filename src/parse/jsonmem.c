@@ -3,8 +3,9 @@
  * (or, for files parsed statement by statement, its statement) is
  * processed, so its nodes come from a bump arena that is reset in one step
  * instead of hundreds of thousands of malloc/free pairs: cJSON_Parse and
- * cJSON_Delete were a third of lint's time. PHG_ARENA_MALLOC=1 keeps plain
- * malloc so AddressSanitizer sees every node.
+ * cJSON_Delete were a third of lint's time. Only phasegate's reader (json.c)
+ * allocates here; cJSON's own functions keep malloc. PHG_ARENA_MALLOC=1
+ * keeps plain malloc so AddressSanitizer sees every node.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,21 +46,16 @@ static void *jmalloc(size_t n)
 	return p;
 }
 
-static void jfree(void *p)
-{
-	(void)p;
-}
-
 bool phg_json_arena_on(void)
 {
+	/* Only the reader (json.c) allocates here: cJSON's own functions keep
+	   malloc, so a cJSON_Parse elsewhere (providers, tests) is not freed
+	   by the next phg_json_reset. */
 	if (!decided) {
 		const char *env = getenv("PHG_ARENA_MALLOC");
-		cJSON_Hooks hooks = {jmalloc, jfree};
 
 		decided = true;
 		enabled = !(env && env[0] == '1');
-		if (enabled)
-			cJSON_InitHooks(&hooks);
 	}
 	return enabled;
 }

@@ -420,15 +420,21 @@ static void walk_node(struct do_walk *w, const cJSON *node, int depth)
 		return;
 	if (cJSON_IsObject(node)) {
 		const cJSON *ex = phg_node_get(node, "PLpgSQL_stmt_execsql");
+		const cJSON *call = phg_node_get(node, "PLpgSQL_stmt_call");
 
 		if (phg_node_get(node, "PLpgSQL_stmt_dynexecute") ||
 		    phg_node_get(node, "PLpgSQL_stmt_dynfors")) {
 			w->dynamic = true;
 			return;
 		}
+		/* PL/pgSQL reads CALL and DO (a nested block) as a "call"
+		   statement: its SQL runs like any other. */
+		if (!ex)
+			ex = call;
 		if (ex) {
 			const char *q = phg_field_str(
-				phg_node_get(phg_field(ex, "sqlstmt"),
+				phg_node_get(phg_field(ex, call ? "expr"
+								: "sqlstmt"),
 					     "PLpgSQL_expr"),
 				"query");
 
@@ -506,11 +512,31 @@ out:
 	return w->dynamic || w->bad ? 1 : 0;
 }
 
+/*
+ * How deep DO blocks inside DO blocks are read (the callback may read an
+ * inner block again): deeper ones count as unreadable, so a crafted file
+ * cannot exhaust the stack. The tool is single-threaded.
+ */
+#define DO_NESTING_MAX 16
+static int do_nesting;
+
+static int walk_nested(struct do_walk *w)
+{
+	int rc;
+
+	if (do_nesting >= DO_NESTING_MAX)
+		return 1;
+	do_nesting++;
+	rc = walk_block(w);
+	do_nesting--;
+	return rc;
+}
+
 int phg_parse_do_block(const struct phg_stmt *outer, phg_stmt_fn fn, void *ctx)
 {
 	struct do_walk w = {.outer = outer, .fn = fn, .ctx = ctx};
 
-	return walk_block(&w);
+	return walk_nested(&w);
 }
 
 int phg_parse_do_block_placed(const struct phg_stmt *outer, const char *text,
@@ -524,5 +550,5 @@ int phg_parse_do_block_placed(const struct phg_stmt *outer, const char *text,
 		w.body.text = text;
 		w.body.len = len;
 	}
-	return walk_block(&w);
+	return walk_nested(&w);
 }

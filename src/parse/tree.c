@@ -41,34 +41,48 @@ const char *phg_access_name(enum phg_access access)
 	return "read";
 }
 
+/* cJSON_IsObject without the call into libcjson (trees are read a lot). */
+static inline bool is_object(const cJSON *node)
+{
+	return node && (node->type & 0xFF) == cJSON_Object;
+}
+
 const cJSON *phg_node_get(const cJSON *node, const char *type)
 {
-	if (!node || !cJSON_IsObject(node) || !node->child)
+	if (!is_object(node) || !node->child)
 		return NULL;
-	if (!node->child->string || strcmp(node->child->string, type) != 0)
+	if (!node->child->string || node->child->string[0] != type[0] ||
+	    strcmp(node->child->string, type) != 0)
 		return NULL;
 	return node->child;
 }
 
 const char *phg_node_type(const cJSON *node)
 {
-	if (!node || !cJSON_IsObject(node) || !node->child)
+	if (!is_object(node) || !node->child)
 		return NULL;
 	return node->child->string;
 }
 
 const cJSON *phg_node_inner(const cJSON *node)
 {
-	if (!node || !cJSON_IsObject(node))
+	if (!is_object(node))
 		return NULL;
 	return node->child;
 }
 
 const cJSON *phg_field(const cJSON *obj, const char *key)
 {
-	if (!obj || !cJSON_IsObject(obj))
+	const cJSON *c;
+
+	if (!is_object(obj) || !key)
 		return NULL;
-	return cJSON_GetObjectItemCaseSensitive(obj, key);
+	/* cJSON_GetObjectItemCaseSensitive's walk, with the first byte
+	   compared before strcmp. */
+	for (c = obj->child; c && c->string; c = c->next)
+		if (c->string[0] == key[0] && strcmp(c->string, key) == 0)
+			return c;
+	return NULL;
 }
 
 const char *phg_field_str(const cJSON *obj, const char *key)

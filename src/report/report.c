@@ -46,9 +46,122 @@ const char *phg_report_path(const struct phg_finding *f)
 	return p;
 }
 
+/* Appends n with a comma between each group of three digits. */
+static int thousands(struct phg_buf *b, long long n)
+{
+	char digits[32];
+	int len = snprintf(digits, sizeof(digits), "%lld", n < 0 ? 0 : n);
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			rc = phg_buf_puts(b, ",");
+		rc = rc ? rc : phg_buf_add(b, digits + i, 1);
+	}
+	return rc;
+}
+
+/* Appends a size in 1024-based units, with one decimal under 10 of a
+   unit when it has one: "512 bytes", "8 kB", "48 kB", "7.1 MB". */
+static int pretty_size(struct phg_buf *b, long long bytes)
+{
+	static const char *const units[] = {"kB", "MB", "GB", "TB", "PB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024)
+		return phg_buf_printf(b, "%lld bytes", bytes < 0 ? 0 : bytes);
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (v < 9.95 && v - (double)(long long)v >= 0.05)
+		return phg_buf_printf(b, "%.1f %s", v, units[u]);
+	return phg_buf_printf(b, "%.0f %s", v, units[u]);
+}
+
+/* Appends a window of seconds in its largest whole unit: "45s", "12m",
+   "5h", "3d". */
+static int short_duration(struct phg_buf *b, double seconds)
+{
+	long long s = (long long)seconds;
+
+	if (s < 120)
+		return phg_buf_printf(b, "%llds", s < 1 ? 1 : s);
+	if (s < 2 * 3600)
+		return phg_buf_printf(b, "%lldm", s / 60);
+	if (s < 2 * 86400)
+		return phg_buf_printf(b, "%lldh", s / 3600);
+	return phg_buf_printf(b, "%lldd", s / 86400);
+}
+
+int phg_report_stats_note(struct phg_buf *b, const struct phg_finding *f)
+{
+	const struct phg_table_stats *s = f->stats;
+	int rc;
+
+	if (!s)
+		return 0;
+	rc = phg_buf_printf(b, "table '%s': ~", s->table);
+	rc = rc ? rc : thousands(b, s->rows);
+	rc = rc ? rc : phg_buf_puts(b, s->rows == 1 ? " row, " : " rows, ");
+	rc = rc ? rc : pretty_size(b, s->bytes);
+	if (rc == 0 && s->writes_per_second < 0)
+		rc = phg_buf_puts(b, ", write rate unknown");
+	else if (rc == 0 && s->writes_per_second < 100)
+		rc = phg_buf_printf(b, ", %.1f writes/s", s->writes_per_second);
+	else if (rc == 0) {
+		rc = phg_buf_puts(b, ", ");
+		rc = rc ? rc
+			: thousands(b, (long long)(s->writes_per_second + 0.5));
+		rc = rc ? rc : phg_buf_puts(b, " writes/s");
+	}
+	if (rc == 0 && s->writes_per_second >= 0) {
+		rc = phg_buf_puts(b, " averaged over ");
+		rc = rc ? rc : short_duration(b, s->window_seconds);
+	}
+	if (rc == 0 && f->downgraded)
+		rc = phg_buf_puts(b, "; downgraded from error: the table is "
+				     "under the stats thresholds");
+	return rc;
+}
+
+int phg_report_json_stats(struct phg_buf *b, const struct phg_finding *f)
+{
+	const struct phg_table_stats *s = f->stats;
+	int rc;
+
+	if (!s)
+		return phg_buf_printf(b, ",\"stats\":null,\"downgraded\":%s",
+				      f->downgraded ? "true" : "false");
+	rc = phg_buf_puts(b, ",\"stats\":{\"table\":");
+	rc = rc ? rc : phg_buf_json_str(b, s->table);
+	rc = rc ? rc
+		: phg_buf_printf(
+			  b,
+			  ",\"rows\":%lld,\"bytes\":%lld,\"writes\":%lld,"
+			  "\"window_seconds\":%.3f,"
+			  "\"writes_per_second\":",
+			  s->rows, s->bytes, s->writes,
+			  s->window_seconds > 0 ? s->window_seconds : 0.0);
+	if (rc == 0 && s->writes_per_second < 0)
+		rc = phg_buf_puts(b, "null");
+	else if (rc == 0)
+		rc = phg_buf_printf(b, "%.3f", s->writes_per_second);
+	return rc ? rc
+		  : phg_buf_printf(b, "},\"downgraded\":%s",
+				   f->downgraded ? "true" : "false");
+}
+
 int phg_report_message_help(struct phg_buf *b, const struct phg_finding *f)
 {
 	int rc = phg_buf_puts(b, f->message ? f->message : "");
+
+	if (rc == 0 && f->stats) {
+		rc = phg_buf_puts(b, "\n\nnote: ");
+		rc = rc ? rc : phg_report_stats_note(b, f);
+	}
 
 	if (rc == 0 && f->help && *f->help)
 		rc = phg_buf_printf(b, "\n\nhelp: %s", f->help);
@@ -156,6 +269,15 @@ static int text_finding(struct phg_buf *b, const struct phg_finding *f,
 		rc = rc ? rc : phg_buf_puts(b, " ");
 		rc = rc ? rc : text_caret(b, f, color);
 	}
+	if (rc == 0 && f->stats) {
+		rc = phg_buf_puts(b, "  ");
+		rc = rc ? rc : paint(b, color, SGR_BOLD);
+		rc = rc ? rc : phg_buf_puts(b, "note");
+		rc = rc ? rc : paint(b, color, SGR_RESET);
+		rc = rc ? rc : phg_buf_puts(b, ": ");
+		rc = rc ? rc : phg_report_stats_note(b, f);
+		rc = rc ? rc : phg_buf_puts(b, "\n");
+	}
 	if (rc == 0 && f->help && *f->help) {
 		rc = phg_buf_puts(b, "  ");
 		rc = rc ? rc : paint(b, color, SGR_HELP);
@@ -193,7 +315,8 @@ static int render_text(const struct phg_lint_result *r, struct phg_buf *b,
 	return rc ? rc : phg_buf_puts(b, "\n");
 }
 
-static int json_finding(struct phg_buf *b, const struct phg_finding *f)
+static int json_finding(struct phg_buf *b, const struct phg_lint_result *r,
+			const struct phg_finding *f)
 {
 	int rc = phg_buf_puts(b, "{\"rule\":");
 
@@ -209,9 +332,11 @@ static int json_finding(struct phg_buf *b, const struct phg_finding *f)
 	rc = rc ? rc : phg_buf_puts(b, ",\"help\":");
 	rc = rc ? rc : phg_buf_json_str(b, f->help);
 	rc = rc ? rc
-		: phg_buf_printf(b, ",\"suppressed\":%s}",
+		: phg_buf_printf(b, ",\"suppressed\":%s",
 				 f->suppressed ? "true" : "false");
-	return rc;
+	if (rc == 0 && r->stats)
+		rc = phg_report_json_stats(b, f);
+	return rc ? rc : phg_buf_puts(b, "}");
 }
 
 static int json_stmt(struct phg_buf *b, const struct phg_stmt *s)
@@ -264,7 +389,7 @@ static int render_json(const struct phg_lint_result *r, struct phg_buf *b)
 
 	for (size_t i = 0; i < r->findings.n && rc == 0; i++) {
 		rc = i ? phg_buf_puts(b, ",") : 0;
-		rc = rc ? rc : json_finding(b, &r->findings.items[i]);
+		rc = rc ? rc : json_finding(b, r, &r->findings.items[i]);
 	}
 	rc = rc ? rc : phg_buf_puts(b, "],\"statements\":[");
 	for (size_t i = 0; i < r->stmts.n && rc == 0; i++) {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "../lint/lint.h"
+#include "../store/store.h"
 
 enum phg_format {
 	PHG_FORMAT_TEXT,
@@ -64,5 +65,48 @@ int phg_report_render(const struct phg_lint_result *r, enum phg_format fmt,
  * buf. Returns 0 or PHG_ENOMEM.
  */
 int phg_report_rule_url(struct phg_buf *buf, const char *rule_id);
+
+/* A trigger to chart: a reading's metric name, a title, its threshold. */
+struct phg_release_metric {
+	const char *name;  /* "error_rate", "p99_ms", ... as in the readings */
+	const char *title; /* "error rate (fraction)", or NULL for name */
+	double threshold;  /* the rollback threshold drawn; 0 for none */
+};
+
+/* A migration applied by the release in one region. */
+struct phg_release_applied {
+	const char *region, *name, *phase, *finished_at;
+};
+
+/* Everything the release page shows, as read from the ledger. */
+struct phg_release_page {
+	const struct phg_store_release *release;
+	const struct phg_store_step *steps;
+	size_t nsteps;
+	const struct phg_store_reading *readings; /* weights come from these */
+	size_t nreadings;
+	const struct phg_store_event *events;
+	size_t nevents;
+	const struct phg_release_metric *metrics;
+	size_t nmetrics;
+	const struct phg_release_applied *applied;
+	size_t napplied;
+};
+
+/*
+ * Renders the release page (`release report TAG --html FILE`): one
+ * self-contained HTML file with the outcome, a timeline of steps per region,
+ * green's traffic weight and each metric's readings over time as inline
+ * SVG charts with the rollback thresholds, the migrations applied where,
+ * the steps and the events. Returns 0 or PHG_ENOMEM.
+ */
+int phg_report_release_html(const struct phg_release_page *p,
+			    struct phg_buf *buf);
+
+/*
+ * Reads an ISO 8601 UTC time ("2026-11-26T12:00:00.250Z") into
+ * milliseconds since the epoch; returns 0, or -1 when it is not one.
+ */
+int phg_report_parse_time(const char *iso, double *ms);
 
 #endif

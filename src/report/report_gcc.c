@@ -19,6 +19,15 @@ static int diagnostic(struct phg_buf *b, const struct phg_finding *f)
 	rc = rc ? rc
 		: phg_buf_printf(b, ": %s: ", phg_severity_name(f->severity));
 	rc = rc ? rc : phg_report_one_line(b, f->message);
+	if (rc == 0 && f->stats) {
+		struct phg_buf note = {0};
+
+		rc = phg_report_stats_note(&note, f);
+		rc = rc ? rc : phg_buf_puts(b, " (");
+		rc = rc ? rc : phg_report_one_line(b, note.data);
+		rc = rc ? rc : phg_buf_puts(b, ")");
+		phg_buf_release(&note);
+	}
 	return rc ? rc : phg_buf_printf(b, " [%s]\n", f->rule);
 }
 

@@ -41,9 +41,19 @@ static int fingerprint(const struct phg_finding *f, uintptr_t occurrence,
 
 static int issue(struct phg_buf *b, const struct phg_finding *f, const char *fp)
 {
-	int rc = phg_buf_puts(b, "{\"description\":");
+	struct phg_buf text = {0};
+	int rc = phg_buf_puts(&text, f->message ? f->message : "");
 
-	rc = rc ? rc : phg_buf_json_str(b, f->message ? f->message : "");
+	/* lint --stats: the note joins the description, never the
+	   fingerprint, which must not change as the table grows. */
+	if (rc == 0 && f->stats) {
+		rc = phg_buf_puts(&text, " (");
+		rc = rc ? rc : phg_report_stats_note(&text, f);
+		rc = rc ? rc : phg_buf_puts(&text, ")");
+	}
+	rc = rc ? rc : phg_buf_puts(b, "{\"description\":");
+	rc = rc ? rc : phg_buf_json_str(b, text.data ? text.data : "");
+	phg_buf_release(&text);
 	rc = rc ? rc : phg_buf_puts(b, ",\"check_name\":");
 	rc = rc ? rc : phg_buf_json_str(b, f->rule);
 	rc = rc ? rc

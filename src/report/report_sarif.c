@@ -104,8 +104,21 @@ static int sarif_rule(struct phg_buf *b, const char *id)
 	return rc ? rc : phg_buf_puts(b, "}");
 }
 
-static int sarif_result(struct phg_buf *b, const struct phg_finding *f,
-			int index)
+/* lint --stats: the finding's numbers as the result's property bag. */
+static int sarif_properties(struct phg_buf *b, const struct phg_finding *f)
+{
+	struct phg_buf members = {0};
+	int rc = phg_report_json_stats(&members, f);
+
+	/* The members come with a leading comma: drop it. */
+	rc = rc ? rc : phg_buf_puts(b, ",\"properties\":{");
+	rc = rc ? rc : phg_buf_add(b, members.data + 1, members.len - 1);
+	phg_buf_release(&members);
+	return rc ? rc : phg_buf_puts(b, "}");
+}
+
+static int sarif_result(struct phg_buf *b, const struct phg_lint_result *r,
+			const struct phg_finding *f, int index)
 {
 	struct phg_buf text = {0};
 	int rc = phg_buf_puts(b, "{\"ruleId\":");
@@ -133,6 +146,8 @@ static int sarif_result(struct phg_buf *b, const struct phg_finding *f,
 	if (rc == 0 && f->suppressed)
 		rc = phg_buf_puts(
 			b, ",\"suppressions\":[{\"kind\":\"inSource\"}]");
+	if (rc == 0 && r->stats)
+		rc = sarif_properties(b, f);
 	phg_buf_release(&text);
 	return rc ? rc : phg_buf_puts(b, "}");
 }
@@ -160,7 +175,7 @@ int phg_report_sarif(const struct phg_lint_result *r, struct phg_buf *b)
 		const struct phg_finding *f = &r->findings.items[i];
 
 		rc = i ? phg_buf_puts(b, ",") : 0;
-		rc = rc ? rc : sarif_result(b, f, rule_index(&ids, f->rule));
+		rc = rc ? rc : sarif_result(b, r, f, rule_index(&ids, f->rule));
 	}
 	rc = rc ? rc
 		: phg_buf_puts(b,

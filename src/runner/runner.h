@@ -210,4 +210,22 @@ struct phg_adopt_result {
 int phg_runner_adopt(const struct phg_adopt_opts *opts,
 		     struct phg_adopt_result *res, struct phg_err *err);
 
+/*
+ * lint --stats: reads, in one query, what the database at dsn knows about
+ * the n tables (schema.name): estimated rows, total size, and rows written
+ * per second (see struct phg_table_stats). dsn is a libpq connection URL
+ * or key=value string as written: ${NAME} in it is expanded here from the
+ * environment. Tables the database does not have get no entry. *out is an
+ * array of *nout entries allocated from arena (names borrowed from
+ * tables). Returns 0, or PHG_ECONFIG (a ${NAME} not set), PHG_EUSAGE (dsn
+ * cannot be parsed), PHG_ERUNTIME (cannot connect, the query failed),
+ * PHG_ENOMEM; messages never hold the DSN or its password. cfg gives the
+ * session settings a runner connection starts with.
+ */
+int phg_runner_table_stats(const struct phg_config *cfg, const char *dsn,
+			   const char *const *tables, size_t n,
+			   struct phg_arena *arena,
+			   struct phg_table_stats **out, size_t *nout,
+			   struct phg_err *err);
+
 #endif

@@ -359,7 +359,8 @@ out:
 
 /*
  * A subfolder whose name starts with a digit: Prisma when it holds
- * migration.sql, Diesel when it holds up.sql, otherwise not a migration.
+ * migration.sql, Diesel when it holds up.sql, otherwise not a migration
+ * (returns 1).
  */
 static int add_folder(struct walk *w, const char *sub)
 {
@@ -398,7 +399,7 @@ static int add_folder(struct walk *w, const char *sub)
 	}
 	rc = stat_opt(w, path, &st);
 	if (rc != 0) {
-		rc = rc < 0 ? rc : 0; /* neither file: not a migration */
+		rc = rc < 0 ? rc : 1; /* neither file: not a migration */
 		goto out;
 	}
 	/* Diesel's version is the name up to its first '_', dashes removed. */
@@ -430,6 +431,20 @@ static int add_folder(struct walk *w, const char *sub)
 		w->items[w->n - 1].m.no_transaction = true;
 out:
 	free(rel);
+	free(path);
+	return rc;
+}
+
+/* A folder named like a migration file (and not a Prisma or Diesel one). */
+static int not_a_file(struct walk *w, const char *fname)
+{
+	char *path = phg_path_join(w->dir, fname);
+	int rc;
+
+	if (!path)
+		return phg_err_set(w->err, PHG_ENOMEM, "out of memory");
+	rc = phg_err_set(w->err, PHG_EIO, "cannot read '%s': %s", path,
+			 errno_text(EISDIR));
 	free(path);
 	return rc;
 }
@@ -480,8 +495,16 @@ static int add_entry(struct walk *w, const struct dirent *de)
 		is_dir = S_ISDIR(st.st_mode);
 		stp = &st;
 	}
-	if (is_dir)
-		return is_digit(fname[0]) ? add_folder(w, fname) : 0;
+	if (is_dir) {
+		rc = is_digit(fname[0]) ? add_folder(w, fname) : 1;
+		if (rc != 1)
+			return rc;
+		/* A folder named like a migration file is never skipped in
+		   silence: the migration someone meant to write is missing. */
+		if (!file_shape(fname, &s))
+			return 0;
+		return not_a_file(w, fname);
+	}
 	if (!file_shape(fname, &s))
 		return 0;
 	return add_file(w, fname, stp, &s, false);

@@ -10,6 +10,103 @@
 
 #define ARENA_BLOCK (64 * 1024)
 
+/*
+ * Formats what phasegate's messages use (%s %d %i %u %c %% with l, ll or z)
+ * without vsnprintf, which costs several times more per byte on long texts
+ * such as the rules' help. Returns the length written to out (NUL
+ * included within cap), or -1 when fmt holds anything else (a flag, width,
+ * precision or other conversion), a %s is NULL or the text does not fit:
+ * the caller then formats with vsnprintf and its own copy of the arguments.
+ */
+static int fast_vformat(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	char *o = out, *end = out + cap;
+	const char *f = fmt;
+
+	for (;;) {
+		const char *pct = strchr(f, '%');
+		size_t n = pct ? (size_t)(pct - f) : strlen(f);
+		char digits[24], *d = digits + sizeof(digits);
+		unsigned long long u;
+		bool neg = false;
+		int lng = 0;
+
+		if (n >= (size_t)(end - o))
+			return -1;
+		memcpy(o, f, n);
+		o += n;
+		if (!pct)
+			break;
+		f = pct + 1;
+		if (*f == 'l') {
+			lng = *++f == 'l' ? 2 : 1;
+			f += lng == 2;
+		} else if (*f == 'z') {
+			lng = 3;
+			f++;
+		}
+		switch (*f) {
+		case '%':
+		case 'c':
+		case 's':
+			if (lng)
+				return -1;
+			if (*f == 's') {
+				const char *s = va_arg(ap, const char *);
+
+				if (!s)
+					return -1;
+				n = strlen(s);
+				if (n >= (size_t)(end - o))
+					return -1;
+				memcpy(o, s, n);
+				o += n;
+			} else {
+				if (end - o < 2)
+					return -1;
+				*o++ = *f == '%' ? '%' : (char)va_arg(ap, int);
+			}
+			f++;
+			continue;
+		case 'd':
+		case 'i': {
+			long long v = lng == 3
+					      ? (long long)va_arg(ap, ptrdiff_t)
+				      : lng == 2 ? va_arg(ap, long long)
+				      : lng == 1 ? va_arg(ap, long)
+						 : va_arg(ap, int);
+
+			neg = v < 0;
+			u = neg ? 0ULL - (unsigned long long)v
+				: (unsigned long long)v;
+			break;
+		}
+		case 'u':
+			u = lng == 3   ? va_arg(ap, size_t)
+			    : lng == 2 ? va_arg(ap, unsigned long long)
+			    : lng == 1 ? va_arg(ap, unsigned long)
+				       : va_arg(ap, unsigned);
+			break;
+		default:
+			return -1;
+		}
+		do {
+			*--d = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+		if (neg)
+			*--d = '-';
+		n = (size_t)(digits + sizeof(digits) - d);
+		if (n >= (size_t)(end - o))
+			return -1;
+		memcpy(o, d, n);
+		o += n;
+		f++;
+	}
+	*o = '\0';
+	return (int)(o - out);
+}
+
 struct phg_arena_block {
 	struct phg_arena_block *next;
 	size_t cap;
@@ -39,11 +136,16 @@ char *phg_strndup(const char *s, size_t n)
 
 char *phg_asprintf(const char *fmt, ...)
 {
-	char small[256];
+	char small[4096];
 	va_list ap;
 	char *p;
 	int n;
 
+	va_start(ap, fmt);
+	n = fast_vformat(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		return phg_strndup(small, (size_t)n);
 	/* One formatting pass when the result is short. */
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
@@ -160,11 +262,16 @@ char *phg_arena_strdup(struct phg_arena *a, const char *s)
 
 char *phg_arena_printf(struct phg_arena *a, const char *fmt, ...)
 {
-	char small[256];
+	char small[4096];
 	va_list ap;
 	char *p;
 	int n;
 
+	va_start(ap, fmt);
+	n = fast_vformat(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		return phg_arena_strndup(a, small, (size_t)n);
 	/* One formatting pass when the result is short (the usual case). */
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
@@ -203,6 +310,17 @@ int phg_buf_reserve(struct phg_buf *b, size_t extra)
 
 	if (need <= b->cap)
 		return 0;
+	if (b->flush && b->len > 0) {
+		int rc = b->flush(b->flush_ctx, b->data, b->len);
+
+		if (rc < 0)
+			return rc;
+		b->len = 0;
+		b->data[0] = '\0';
+		need = extra + 1;
+		if (need <= b->cap)
+			return 0;
+	}
 	cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap *= 2;
@@ -216,8 +334,10 @@ int phg_buf_reserve(struct phg_buf *b, size_t extra)
 
 int phg_buf_add(struct phg_buf *b, const char *s, size_t n)
 {
-	if (phg_buf_reserve(b, n) < 0)
-		return PHG_ENOMEM;
+	int rc = phg_buf_reserve(b, n);
+
+	if (rc < 0)
+		return rc; /* PHG_ENOMEM, or the flush's error */
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
 	b->data[b->len] = '\0';
@@ -234,16 +354,26 @@ int phg_buf_printf(struct phg_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (phg_buf_reserve(b, 128) < 0)
-		return PHG_ENOMEM;
+	int rc = phg_buf_reserve(b, 128);
+
+	if (rc < 0)
+		return rc;
+	va_start(ap, fmt);
+	n = fast_vformat(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n >= 0) {
+		b->len += (size_t)n;
+		return 0;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return PHG_ENOMEM;
 	if ((size_t)n >= b->cap - b->len) {
-		if (phg_buf_reserve(b, (size_t)n) < 0)
-			return PHG_ENOMEM;
+		rc = phg_buf_reserve(b, (size_t)n);
+		if (rc < 0)
+			return rc;
 		va_start(ap, fmt);
 		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 		va_end(ap);
@@ -257,23 +387,53 @@ static bool json_plain(unsigned char c)
 	return c >= 0x20 && c != '"' && c != '\\';
 }
 
+/* How many bytes from p on need no escaping, 8 at a time (SWAR): a word
+ * with a byte below 0x20, a quote or a backslash is looked at byte by byte. */
+static size_t json_plain_run(const unsigned char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	while (i < n) {
+		if (i + 8 <= n) {
+			uint64_t x, q, bs;
+
+			memcpy(&x, p + i, 8);
+			q = x ^ (ones * '"');
+			bs = x ^ (ones * '\\');
+			/* No byte below 0x20, quote or backslash: skip
+			   the word; otherwise look at one byte. */
+			if (!((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+			       ((bs - ones) & ~bs)) &
+			      highs)) {
+				i += 8;
+				continue;
+			}
+		}
+		if (!json_plain(p[i]))
+			break;
+		i++;
+	}
+	return i;
+}
+
 int phg_buf_json_str(struct phg_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *end = p + strlen((const char *)p);
 	int rc = phg_buf_add(b, "\"", 1);
 
-	while (*p && rc == 0) {
-		const unsigned char *run = p;
+	while (p < end && rc == 0) {
+		size_t run = json_plain_run(p, (size_t)(end - p));
 		char esc[7] = {'\\', 'u', '0', '0', 0, 0, 0};
 
 		/* Copy the longest run that needs no escaping at once. */
-		while (json_plain(*p))
-			p++;
-		if (p > run)
-			rc = phg_buf_add(b, (const char *)run,
-					 (size_t)(p - run));
-		if (rc || !*p)
+		if (run)
+			rc = phg_buf_add(b, (const char *)p, run);
+		p += run;
+		if (rc || p == end)
 			break;
 		switch (*p) {
 		case '"':

@@ -57,6 +57,8 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 					 path);
 			goto out;
 		}
+		/* An empty file must read as "", not as what malloc left. */
+		out->data[out->len] = '\0';
 		n = read(fd, out->data + out->len, out->cap - out->len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -136,7 +138,18 @@ size_t phg_utf8_invalid_at(const char *s, size_t len)
 
 	while (i < len) {
 		size_t n;
+		uint64_t x;
 
+		/* 8 bytes of 0x01-0x7f at a time (no high bit, and no borrow
+		   out of a zero byte when one is subtracted from each). */
+		if (len - i >= 8) {
+			memcpy(&x, p + i, 8);
+			if (!((x | (x - 0x0101010101010101ULL)) &
+			      0x8080808080808080ULL)) {
+				i += 8;
+				continue;
+			}
+		}
 		if (p[i] >= 0x01 && p[i] < 0x80) {
 			i++;
 			continue;
@@ -163,7 +176,7 @@ bool phg_streq(const char *a, const char *b)
 {
 	if (!a || !b)
 		return a == b;
-	return strcmp(a, b) == 0;
+	return a[0] == b[0] && strcmp(a, b) == 0;
 }
 
 bool phg_has_suffix(const char *s, const char *suffix)

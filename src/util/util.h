@@ -80,6 +80,11 @@ char *phg_arena_join3(struct phg_arena *a, const char *x, char sep,
 struct phg_buf {
 	char *data;
 	size_t len, cap;
+	/* Optional sink: when set, a buffer that would grow hands what it
+	   holds to flush and starts again empty, so output can be written as
+	   it is made (lint's report) in a buffer of a fixed size. */
+	int (*flush)(void *ctx, const char *data, size_t len);
+	void *flush_ctx;
 };
 int phg_buf_reserve(struct phg_buf *b, size_t extra);
 int phg_buf_add(struct phg_buf *b, const char *s, size_t n);
@@ -135,6 +140,8 @@ char *phg_path_join(const char *a, const char *b);
 enum phg_severity { PHG_SEV_OFF = 0, PHG_SEV_WARNING = 1, PHG_SEV_ERROR = 2 };
 const char *phg_severity_name(enum phg_severity sev);
 
+struct phg_table_stats; /* lint/lint.h */
+
 /* One lint finding: data for the report, never an error of phasegate. */
 struct phg_finding {
 	const char *rule; /* static rule id, e.g. "syntax-error" */
@@ -147,6 +154,13 @@ struct phg_finding {
 	bool suppressed;   /* an ignore comment matched */
 	int release;	   /* index of the release it belongs to */
 	size_t seq;	   /* order found, to keep sorting stable */
+	/* The table (schema.name) the statement acts on, when it existed
+	   before the statement's release; NULL otherwise (arena). */
+	const char *table;
+	/* lint --stats only: the table's numbers (NULL when the database
+	   has none for it), and whether they lowered an error to a warning. */
+	const struct phg_table_stats *stats;
+	bool downgraded;
 };
 
 /* Findings of a run; items are allocated from the run arena. */

@@ -1,0 +1,274 @@
+/*
+ * test_it_release_flags.c: the release's feature flags against a real
+ * unleash-server 7.5.1 (scripts/unleash.sh installs it, scripts/
+ * unleash-server.js starts it) on a real PostgreSQL 15 cluster, which also
+ * holds the region's database. Covered: a release switches its flags on at
+ * the region's `done`; a later release whose smoke test fails rolls the
+ * region back and switches them off; the admin token (from ${NAME}) never
+ * reaches the output.
+ */
+#include <check.h>
+#include <sys/stat.h>
+
+#include "providers/providers.h"
+#include "store/store.h"
+#include "util/util.h"
+
+#include "it_services.h"
+#include "test_it_runner.h"
+
+#define UNLEASH_MISSING                                                        \
+	"unleash-server is not installed under $PHG_UNLEASH_DIR or "           \
+	"/opt/phasegate-deps/unleash, or node is missing: run "                \
+	"scripts/unleash.sh (scripts/install-deps.sh calls it)"
+
+static struct pgc_set pg;
+static pid_t unleash_pid = -1;
+static int unleash_rc = -1;
+static char *unleash_dir, unleash_url[64], token[96];
+
+static const char *install_dir(void)
+{
+	const char *d = getenv("PHG_UNLEASH_DIR");
+
+	return d && *d ? d : "/opt/phasegate-deps/unleash";
+}
+
+static bool unleash_installed(void)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path),
+		 "%s/node_modules/unleash-server/package.json", install_dir());
+	return svc_have("node") && access(path, R_OK) == 0;
+}
+
+static bool healthy(long long ms)
+{
+	char url[128];
+	struct phg_http_request req = {.url = url, .timeout_ms = 2000};
+	long long end = svc_now_ms() + ms;
+
+	snprintf(url, sizeof(url), "%s/health", unleash_url);
+	while (svc_now_ms() < end) {
+		struct phg_http_response res;
+		struct phg_err err = {0};
+		bool ok = phg_http_do(&req, NULL, &res, &err) == 0 &&
+			  res.status == 200;
+
+		phg_http_response_release(&res);
+		if (ok)
+			return true;
+		if (svc_exited(unleash_pid))
+			return false;
+		svc_sleep_ms(250);
+	}
+	return false;
+}
+
+/* Calls the Admin API directly (to set up flags). */
+static long admin(const char *method, const char *path, const char *body,
+		  const char *tok)
+{
+	char url[512], auth[160];
+	const char *headers[] = {auth, "Content-Type: application/json", NULL};
+	struct phg_http_request req = {.method = method,
+				       .url = url,
+				       .headers = headers,
+				       .body = body,
+				       .timeout_ms = 10000};
+	struct phg_http_response res;
+	struct phg_err err = {0};
+	long status;
+
+	snprintf(url, sizeof(url), "%s%s", unleash_url, path);
+	snprintf(auth, sizeof(auth), "Authorization: %s", tok);
+	if (phg_http_do(&req, NULL, &res, &err) != 0) {
+		fprintf(stderr, "%s %s: %s\n", method, path, err.msg);
+		return -1;
+	}
+	status = res.status;
+	if (status >= 300)
+		fprintf(stderr, "%s %s: %ld %s\n", method, path, status,
+			res.body);
+	phg_http_response_release(&res);
+	return status;
+}
+
+static void unleash_up(void)
+{
+	char script[4096], log[4200], db_env[600], port_env[64], tok_env[128],
+		dir_env[4200], dbname[64], sql[128];
+	int port = svc_free_port();
+	unsigned char rnd[12];
+	long long t0 = svc_now_ms();
+	FILE *f;
+
+	if (!pgc_available() || !unleash_installed())
+		return;
+	if (pgc_start(&pg, 1) != 0)
+		return;
+	snprintf(dbname, sizeof(dbname), "unleash_%ld", (long)getpid());
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+	if (pgc_exec(&pg.c[0], sql) != 0)
+		return;
+	f = fopen("/dev/urandom", "rb");
+	if (!f || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	snprintf(token, sizeof(token), "*:*.phgtest");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(token + strlen(token), sizeof(token) - strlen(token),
+			 "%02x", rnd[i]);
+	unleash_dir = svc_tmpdir();
+	snprintf(unleash_url, sizeof(unleash_url), "http://127.0.0.1:%d", port);
+	snprintf(script, sizeof(script), "%s",
+		 th_src_path("scripts/unleash-server.js"));
+	snprintf(log, sizeof(log), "%s/unleash.log", unleash_dir);
+	snprintf(db_env, sizeof(db_env),
+		 "UNLEASH_DB_URL=postgres://postgres@127.0.0.1:%d/%s",
+		 pg.c[0].port, dbname);
+	snprintf(port_env, sizeof(port_env), "UNLEASH_PORT=%d", port);
+	snprintf(tok_env, sizeof(tok_env), "UNLEASH_ADMIN_TOKEN=%s", token);
+	snprintf(dir_env, sizeof(dir_env), "PHG_UNLEASH_DIR=%s", install_dir());
+	{
+		char *argv[] = {"node", script, NULL};
+		char *env[] = {db_env,
+			       port_env,
+			       tok_env,
+			       dir_env,
+			       "SEND_TELEMETRY=false",
+			       "CHECK_VERSION=false",
+			       "NODE_ENV=production",
+			       NULL};
+
+		unleash_pid = svc_spawn(argv, env, unleash_dir, log);
+	}
+	if (unleash_pid < 0 || !healthy(90000)) {
+		fprintf(stderr, "unleash-server did not become healthy: %s\n",
+			svc_log_tail(log));
+		return;
+	}
+	printf("test_it_release_flags: unleash-server healthy after %lld ms\n",
+	       svc_now_ms() - t0);
+	fflush(stdout);
+	if (admin("POST", "/api/admin/projects/default/features",
+		  "{\"name\":\"new-slug-ui\"}", token) != 201 &&
+	    admin("GET", "/api/admin/projects/default/features/new-slug-ui",
+		  NULL, token) != 200)
+		return;
+	unleash_rc = 0;
+}
+
+static void unleash_down(void)
+{
+	svc_stop(unleash_pid, SIGTERM, 10000);
+	unleash_pid = -1;
+	pgc_stop_all(&pg);
+	svc_rmdir(unleash_dir);
+	unleash_dir = NULL;
+}
+
+static void require_unleash(void)
+{
+	ck_assert_msg(pgc_available(), PGC_UNAVAILABLE_MSG);
+	ck_assert_msg(unleash_installed(), UNLEASH_MISSING);
+	ck_assert_msg(unleash_rc == 0,
+		      "unleash-server did not start (see stderr)");
+}
+
+static bool flag_on(const char *flag)
+{
+	struct phg_unleash u = {.url = unleash_url,
+				.token = token,
+				.environment = "production",
+				.timeout_ms = 10000};
+	struct phg_err err = {0};
+	bool enabled = false;
+	int rollout = 0;
+
+	ck_assert_msg(phg_unleash_get(&u, flag, &enabled, &rollout, &err) == 0,
+		      "%s", err.msg);
+	return enabled;
+}
+
+START_TEST(flags_on_at_done_off_on_rollback)
+{
+	char *dir, dsn[512], cfg[8192], path[4200], *out = NULL, *err = NULL;
+	int rc;
+
+	require_unleash();
+	dir = th_tmpdir();
+	rt_createdb(&pg.c[0], false, dsn, sizeof(dsn));
+	setenv("PHG_TEST_DB_1", dsn, 1);
+	setenv("PHG_TEST_UNLEASH_TOKEN", token, 1);
+	rt_mig(dir, "0001_t", "CREATE TABLE t (id bigint PRIMARY KEY);\n");
+	th_write_str(dir, "smoke.sh",
+		     "#!/bin/sh\n[ ! -e \"$(dirname \"$0\")/fail\" ]\n");
+	snprintf(path, sizeof(path), "%s/smoke.sh", dir);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	snprintf(cfg, sizeof(cfg),
+		 "environment: flags\n"
+		 "regions:\n"
+		 "  - name: r1\n"
+		 "    database: ${PHG_TEST_DB_1}\n"
+		 "release:\n"
+		 "  window: any\n"
+		 "  traffic: {steps: [100], hold: 0}\n"
+		 "  smoke:\n"
+		 "    command: ['%s']\n"
+		 "  flags:\n"
+		 "    unleash:\n"
+		 "      url: %s\n"
+		 "      token: ${PHG_TEST_UNLEASH_TOKEN}\n"
+		 "      environment: production\n"
+		 "      features: [new-slug-ui]\n",
+		 path, unleash_url);
+	th_write_str(dir, "phasegate.yaml", cfg);
+	ck_assert(!flag_on("new-slug-ui"));
+	rc = rt_run(dir, &out, &err, "release", "v1", NULL);
+	ck_assert_msg(rc == 0, "exit %d\n%s\n%s", rc, out, err);
+	ck_assert_msg(rt_has(out, "flag new-slug-ui on"), "%s", out);
+	ck_assert(!rt_has(out, token) && !rt_has(err, token));
+	free(out);
+	free(err);
+	ck_assert(flag_on("new-slug-ui"));
+
+	th_write_str(dir, "fail", "");
+	rc = rt_run(dir, &out, &err, "release", "v2", NULL);
+	ck_assert_msg(rc == 1, "exit %d\n%s\n%s", rc, out, err);
+	ck_assert_msg(rt_has(out, "flag new-slug-ui off"), "%s", out);
+	ck_assert(!rt_has(out, token) && !rt_has(err, token));
+	free(out);
+	free(err);
+	ck_assert(!flag_on("new-slug-ui"));
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *flags_suite(void)
+{
+	Suite *s = suite_create("it_release_flags");
+	TCase *tc = tcase_create("flags");
+
+	tcase_add_unchecked_fixture(tc, unleash_up, unleash_down);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, flags_on_at_done_off_on_rollback);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(flags_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

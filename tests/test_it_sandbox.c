@@ -1,0 +1,1051 @@
+/*
+ * test_it_sandbox.c: integration test of `phasegate sandbox` with the real
+ * programs — three PostgreSQL 15 clusters, six nginx, three mtail and one
+ * Prometheus on 127.0.0.1. `up` runs once in an UNCHECKED fixture (the
+ * runner process) and `down` in its teardown; the tests, forked by Check,
+ * find the sandbox through its state file. Every wait is bounded.
+ *
+ * Stopping always happens, even when a test fails: the fixture's teardown
+ * runs `sandbox down`; an atexit handler and a fatal-signal handler (fork
+ * and exec of `sandbox down`, async-signal-safe) do it in the runner when
+ * the teardown did not run; and a guard process in its own session, which
+ * waits on a pipe from the runner, does it when the runner is SIGKILLed.
+ */
+#define _XOPEN_SOURCE 700
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+
+#define REGION "us-east-1"
+#define NREGIONS 3
+
+/* The sandbox of this run: ROOT/s, ROOT a world-searchable temp folder. */
+static char root[64];
+static char dir[128];
+static int up_rc = -1;
+static char *up_out, *up_err;
+static double up_seconds;
+
+/* For the clean-up paths that cannot allocate (signal handler, guard). */
+static char bin_path[4096];
+static const char *down_argv[6];
+static pid_t owner;
+static int guard_fd = -1;
+static volatile sig_atomic_t cleaned;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- clean-up -------------------------------------------------------- */
+
+/*
+ * Runs `phasegate sandbox down --dir DIR` and waits up to 60 s. Only
+ * async-signal-safe calls: usable from the signal handler and the guard.
+ */
+static void run_down_raw(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+
+		if (devnull >= 0)
+			dup2(devnull, 1);
+		execv(bin_path, (char *const *)down_argv);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 6000; i++) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			break;
+		sleep_ms(10);
+	}
+}
+
+static void cleanup(void)
+{
+	char *out = NULL, *err = NULL;
+	const char *argv[] = {"sandbox", "down", "--dir", dir, NULL};
+
+	if (cleaned || getpid() != owner || !dir[0])
+		return;
+	cleaned = 1;
+	if (th_run("/tmp", argv, &out, &err) != 0)
+		fprintf(stderr, "test_it_sandbox: sandbox down failed: %s\n",
+			err ? err : "");
+	free(out);
+	free(err);
+	rmdir(root);
+	if (guard_fd >= 0) {
+		ssize_t r = write(guard_fd, "q", 1);
+
+		(void)r;
+		close(guard_fd);
+		guard_fd = -1;
+	}
+}
+
+static const int fatal_signals[] = {SIGABRT, SIGSEGV, SIGBUS,
+				    SIGTERM, SIGINT,  SIGHUP};
+#define N_FATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
+static struct sigaction old_actions[N_FATAL];
+
+/*
+ * Stops the sandbox, then hands the signal to the handler that was there
+ * before (Check's, for SIGTERM and SIGINT), or the default.
+ */
+static void on_fatal(int sig)
+{
+	if (!cleaned && getpid() == owner) {
+		cleaned = 1;
+		run_down_raw();
+	}
+	for (size_t i = 0; i < N_FATAL; i++)
+		if (fatal_signals[i] == sig)
+			sigaction(sig, &old_actions[i], NULL);
+	raise(sig);
+}
+
+/*
+ * The guard: its own session, waits on a pipe whose only writer is the
+ * runner; end-of-file without a 'q' means the runner died without
+ * cleaning up.
+ */
+static void spawn_guard(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return;
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		char b;
+		ssize_t r;
+
+		setsid();
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		close(p[1]);
+		do
+			r = read(p[0], &b, 1);
+		while (r < 0 && errno == EINTR);
+		if (r != 1) {
+			run_down_raw();
+			rmdir(root);
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	guard_fd = pid > 0 ? p[1] : -1;
+	if (pid < 0)
+		close(p[1]);
+}
+
+static void sandbox_up(void)
+{
+	struct sigaction sa;
+	char migrations[4096];
+	const char *argv[] = {"sandbox",      "up",	  "--dir", dir,
+			      "--migrations", migrations, NULL};
+	const char *bin = getenv("PHG_BINARY");
+	double t0;
+
+	owner = getpid();
+	snprintf(bin_path, sizeof(bin_path), "%s", bin ? bin : "phasegate");
+	snprintf(root, sizeof(root), "/tmp/phg-sbx-XXXXXX");
+	if (!mkdtemp(root)) {
+		root[0] = '\0';
+		return;
+	}
+	/* PostgreSQL runs as postgres: let it reach the sandbox folder. */
+	chmod(root, 0755);
+	snprintf(dir, sizeof(dir), "%s/s", root);
+	down_argv[0] = bin_path;
+	down_argv[1] = "sandbox";
+	down_argv[2] = "down";
+	down_argv[3] = "--dir";
+	down_argv[4] = dir;
+	down_argv[5] = NULL;
+	snprintf(migrations, sizeof(migrations), "%s",
+		 th_src_path("migrations"));
+	spawn_guard();
+	atexit(cleanup);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < N_FATAL; i++)
+		sigaction(fatal_signals[i], &sa, &old_actions[i]);
+	curl_global_init(CURL_GLOBAL_ALL);
+	t0 = now_s();
+	up_rc = th_run("/tmp", argv, &up_out, &up_err);
+	up_seconds = now_s() - t0;
+	printf("sandbox: up in %.2f s (exit %d)\n", up_seconds, up_rc);
+	if (up_rc != 0)
+		fprintf(stderr, "sandbox up failed:\n%s%s\n",
+			up_out ? up_out : "", up_err ? up_err : "");
+	fflush(stdout);
+}
+
+static void sandbox_down(void)
+{
+	cleanup();
+	free(up_out);
+	free(up_err);
+	up_out = up_err = NULL;
+}
+
+static void require_up(void)
+{
+	ck_assert_msg(root[0], "cannot create a temporary folder in /tmp");
+	ck_assert_msg(up_rc == 0, "phasegate sandbox up failed (exit %d): %s",
+		      up_rc, up_err ? up_err : "");
+}
+
+/* ---- the sandbox's state -------------------------------------------- */
+
+struct region_info {
+	int pg, blue, green, slots, lb, mtail;
+	long pids[4];
+};
+
+struct sandbox_info {
+	struct region_info r[NREGIONS];
+	int prom;
+	long prom_pid;
+};
+
+static int jnum(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valueint : 0;
+}
+
+static long jpid(const cJSON *o, const char *key)
+{
+	return (long)jnum(cJSON_GetObjectItemCaseSensitive(o, key), "pid");
+}
+
+static void read_info(struct sandbox_info *in)
+{
+	char path[256];
+	char *text;
+	cJSON *j;
+	const cJSON *regions, *r;
+	int i = 0;
+
+	memset(in, 0, sizeof(*in));
+	snprintf(path, sizeof(path), "%s/sandbox.json", dir);
+	text = th_slurp(path);
+	ck_assert_msg(text != NULL, "no state file '%s'", path);
+	j = cJSON_Parse(text);
+	free(text);
+	ck_assert_msg(j != NULL, "'%s' is not JSON", path);
+	in->prom = jnum(j, "prometheus_port");
+	in->prom_pid = jpid(j, "prometheus");
+	regions = cJSON_GetObjectItemCaseSensitive(j, "regions");
+	cJSON_ArrayForEach(r, regions)
+	{
+		ck_assert_int_lt(i, NREGIONS);
+		in->r[i].pg = jnum(r, "postgres_port");
+		in->r[i].blue = jnum(r, "blue_port");
+		in->r[i].green = jnum(r, "green_port");
+		in->r[i].slots = jnum(r, "slots_port");
+		in->r[i].lb = jnum(r, "balancer_port");
+		in->r[i].mtail = jnum(r, "mtail_port");
+		in->r[i].pids[0] = jpid(r, "postgres");
+		in->r[i].pids[1] = jpid(r, "backends");
+		in->r[i].pids[2] = jpid(r, "balancer");
+		in->r[i].pids[3] = jpid(r, "mtail");
+		i++;
+	}
+	cJSON_Delete(j);
+	ck_assert_int_eq(i, NREGIONS);
+}
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+struct body {
+	char buf[65536];
+	size_t len;
+};
+
+static size_t on_data(char *p, size_t sz, size_t nm, void *arg)
+{
+	struct body *b = arg;
+	size_t n = sz * nm, take = n;
+
+	if (take > sizeof(b->buf) - 1 - b->len)
+		take = sizeof(b->buf) - 1 - b->len;
+	memcpy(b->buf + b->len, p, take);
+	b->len += take;
+	b->buf[b->len] = '\0';
+	return n;
+}
+
+/* GET http://127.0.0.1:port + path; returns the status, 0 for none. */
+static long get(int port, const char *path, struct body *b)
+{
+	char url[2048];
+	long status = 0;
+	CURL *c = curl_easy_init();
+
+	b->len = 0;
+	b->buf[0] = '\0';
+	ck_assert_ptr_nonnull(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+/*
+ * An instant Prometheus query. Returns true with *value when the result
+ * is one sample; false when the vector is empty (no data yet).
+ */
+static bool prom_query(int port, const char *promql, double *value)
+{
+	CURL *c = curl_easy_init();
+	char *q = curl_easy_escape(c, promql, 0);
+	char path[2048];
+	struct body b;
+	cJSON *j, *res, *first, *val;
+	bool have = false;
+
+	snprintf(path, sizeof(path), "/api/v1/query?query=%s", q);
+	curl_free(q);
+	curl_easy_cleanup(c);
+	ck_assert_int_eq(get(port, path, &b), 200);
+	j = cJSON_Parse(b.buf);
+	ck_assert_msg(j != NULL, "prometheus answered: %s", b.buf);
+	res = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(j, "data"), "result");
+	first = cJSON_GetArrayItem(res, 0);
+	val = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(first, "value"), 1);
+	if (cJSON_IsString(val)) {
+		*value = strtod(val->valuestring, NULL);
+		have = true;
+	}
+	cJSON_Delete(j);
+	return have;
+}
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int phasegate(const char *const *argv, char **out, char **err)
+{
+	return th_run("/tmp", argv, out, err);
+}
+
+/* Runs argv (full path first) to its end, bounded; returns its code. */
+static int run_argv(const char *const *argv)
+{
+	double deadline = now_s() + 30;
+	int status = 0;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_s() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		sleep_ms(20);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static bool pid_gone(long pid);
+
+/* The live (not zombie) children of pid: nginx's workers. */
+static size_t children_of(long pid, long *out, size_t cap)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		long child = strtol(e->d_name, NULL, 10), ppid = 0;
+		char path[64], buf[512], *p, state = '?';
+		FILE *f;
+
+		if (child <= 1)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", child);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) &&
+		    (p = strrchr(buf, ')')) != NULL &&
+		    sscanf(p + 1, " %c %ld", &state, &ppid) == 2 &&
+		    ppid == pid && state != 'Z' && n < cap)
+			out[n++] = child;
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * Writes the balancer's upstream file in phg_nginx's format (blue first,
+ * "down" at 0 %) and reloads it: nginx -t, then nginx -s reload, argv.
+ */
+static void set_weights(const struct region_info *r, int green_percent)
+{
+	char lb[256], conf[320], errlog[320], text[512];
+	const char *test[] = {"/usr/sbin/nginx",
+			      "-t",
+			      "-q",
+			      "-p",
+			      lb,
+			      "-c",
+			      conf,
+			      "-e",
+			      errlog,
+			      NULL};
+	const char *reload[] = {
+		"/usr/sbin/nginx", "-p", lb, "-c", conf, "-e", errlog, "-s",
+		"reload",	   NULL};
+	int blue = 100 - green_percent;
+	char bs[32], gs[32];
+	long old[64];
+	size_t nold;
+	double deadline;
+
+	snprintf(lb, sizeof(lb), "%s/%s/lb", dir, REGION);
+	snprintf(conf, sizeof(conf), "%s/conf/lb.conf", lb);
+	snprintf(errlog, sizeof(errlog), "%s/logs/error.log", lb);
+	if (blue > 0)
+		snprintf(bs, sizeof(bs), "weight=%d", blue);
+	else
+		snprintf(bs, sizeof(bs), "down");
+	if (green_percent > 0)
+		snprintf(gs, sizeof(gs), "weight=%d", green_percent);
+	else
+		snprintf(gs, sizeof(gs), "down");
+	snprintf(text, sizeof(text),
+		 "upstream app {\n    server 127.0.0.1:%d %s;\n    server "
+		 "127.0.0.1:%d %s;\n}\n",
+		 r->blue, bs, r->green, gs);
+	th_write_str(lb, "conf/upstream.conf", text);
+	ck_assert_int_eq(run_argv(test), 0);
+	nold = children_of(r->pids[2], old, 64);
+	ck_assert_int_gt(nold, 0);
+	ck_assert_int_eq(run_argv(reload), 0);
+	/* The reload is graceful: old workers finish, then go. */
+	deadline = now_s() + 15;
+	for (size_t i = 0; i < nold; i++) {
+		while (!pid_gone(old[i]) && now_s() < deadline)
+			sleep_ms(20);
+		ck_assert_msg(pid_gone(old[i]),
+			      "an old balancer worker still runs 15 s after "
+			      "the reload");
+	}
+}
+
+/* Counts the slots that answer n requests through the balancer. */
+static void send_requests(int lb_port, int n, int *blue, int *green,
+			  int *errors)
+{
+	struct body b;
+
+	*blue = *green = *errors = 0;
+	for (int i = 0; i < n; i++) {
+		long code = get(lb_port, "/app", &b);
+
+		if (code != 200)
+			(*errors)++;
+		else if (strncmp(b.buf, "blue ", 5) == 0)
+			(*blue)++;
+		else if (strncmp(b.buf, "green ", 6) == 0)
+			(*green)++;
+	}
+}
+
+static void deploy_green(const char *release)
+{
+	const char *argv[] = {"sandbox",   "deploy", "--dir",  dir,
+			      "--region",  REGION,   "--slot", "green",
+			      "--release", release,  NULL};
+	char *out = NULL, *err = NULL;
+	int rc = phasegate(argv, &out, &err);
+
+	ck_assert_msg(rc == 0, "sandbox deploy: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+}
+
+/* A query of the written config, {region} and {slot} filled in. */
+static void config_query(const char *name, const char *slot, char *out,
+			 size_t size)
+{
+	char path[256], key[64], *text, *line, *end;
+	struct sub {
+		const char *from, *to;
+	} subs[] = {{"{region}", REGION}, {"{slot}", slot}};
+	size_t o = 0;
+
+	snprintf(path, sizeof(path), "%s/phasegate.yaml", dir);
+	text = th_slurp(path);
+	ck_assert_ptr_nonnull(text);
+	snprintf(key, sizeof(key), "      %s: '", name);
+	line = strstr(text, key);
+	ck_assert_msg(line != NULL, "no query '%s' in the config", name);
+	line += strlen(key);
+	end = strchr(line, '\'');
+	ck_assert_ptr_nonnull(end);
+	while (line < end && o + 32 < size) {
+		bool done = false;
+
+		for (size_t i = 0; i < 2 && !done; i++) {
+			size_t n = strlen(subs[i].from);
+
+			if (strncmp(line, subs[i].from, n) == 0) {
+				o += (size_t)snprintf(out + o, size - o, "%s",
+						      subs[i].to);
+				line += n;
+				done = true;
+			}
+		}
+		if (!done)
+			out[o++] = *line++;
+	}
+	out[o] = '\0';
+	free(text);
+}
+
+/* Whether the process is gone (no /proc entry, or a zombie). */
+static bool pid_gone(long pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool gone = true;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL)
+		gone = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	fclose(f);
+	return gone;
+}
+
+static bool port_open(int port)
+{
+	struct sockaddr_in a = {0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((unsigned short)port);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Every row of `status` (after the header) answers; returns the rows. */
+static int status_rows_answering(const char *out)
+{
+	int rows = 0;
+	const char *line = strchr(out, '\n');
+
+	while (line && line[1]) {
+		char name[32], region[32], addr[64], state[16];
+		long pid;
+
+		ck_assert_msg(sscanf(line + 1, "%31s %31s %63s %ld %15s", name,
+				     region, addr, &pid, state) == 5,
+			      "cannot read the status row: %.80s", line + 1);
+		ck_assert_msg(strcmp(state, "answers") == 0,
+			      "%s of %s (%s) is %s", name, region, addr, state);
+		rows++;
+		line = strchr(line + 1, '\n');
+	}
+	return rows;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+START_TEST(up_starts_every_component_and_status_shows_them_answering)
+{
+	const char *argv[] = {"sandbox", "status", "--dir", dir, NULL};
+	char *out = NULL, *err = NULL, path[256], *cfg, want[256];
+	struct sandbox_info in;
+	int rc;
+
+	require_up();
+	rc = phasegate(argv, &out, &err);
+	ck_assert_msg(rc == 0, "sandbox status: exit %d: %s%s", rc, out, err);
+	/* 3 x (postgres, blue, green, slots, balancer, mtail) + prometheus */
+	ck_assert_int_eq(status_rows_answering(out), 6 * NREGIONS + 1);
+	ck_assert_ptr_nonnull(strstr(out, "us-east-1"));
+	ck_assert_ptr_nonnull(strstr(out, "eu-west-1"));
+	ck_assert_ptr_nonnull(strstr(out, "ap-southeast-1"));
+	ck_assert_ptr_nonnull(strstr(out, "prometheus"));
+	free(out);
+	free(err);
+
+	/* The config points at the sandbox's own clusters and services. */
+	read_info(&in);
+	snprintf(path, sizeof(path), "%s/phasegate.yaml", dir);
+	cfg = th_slurp(path);
+	ck_assert_ptr_nonnull(cfg);
+	for (int i = 0; i < NREGIONS; i++) {
+		snprintf(
+			want, sizeof(want),
+			"database: postgresql://postgres@127.0.0.1:%d/postgres",
+			in.r[i].pg);
+		ck_assert_msg(strstr(cfg, want), "config lacks '%s'", want);
+		snprintf(want, sizeof(want), "blue: 127.0.0.1:%d",
+			 in.r[i].blue);
+		ck_assert_msg(strstr(cfg, want), "config lacks '%s'", want);
+	}
+	snprintf(want, sizeof(want), "prometheus: http://127.0.0.1:%d",
+		 in.prom);
+	ck_assert_msg(strstr(cfg, want), "config lacks '%s'", want);
+	snprintf(want, sizeof(want),
+		 "\"sandbox\", \"deploy\", \"--dir\", \"%s\"", dir);
+	ck_assert_msg(strstr(cfg, want), "config lacks '%s'", want);
+	ck_assert_ptr_nonnull(strstr(cfg, "migrations: \"/"));
+	ck_assert_ptr_nonnull(
+		strstr(cfg, "upstream_file: \"{var.lb}/conf/upstream.conf\""));
+	free(cfg);
+}
+END_TEST
+
+START_TEST(up_again_while_it_runs_changes_nothing)
+{
+	const char *argv[] = {"sandbox",      "up",   "--dir", dir,
+			      "--migrations", "/tmp", NULL};
+	struct sandbox_info before, after;
+	char *out = NULL, *err = NULL;
+	int rc;
+
+	require_up();
+	read_info(&before);
+	rc = phasegate(argv, &out, &err);
+	ck_assert_msg(rc == 0, "second up: exit %d: %s", rc, err);
+	ck_assert_ptr_nonnull(strstr(out, "already up"));
+	read_info(&after);
+	ck_assert_int_eq(before.r[0].lb, after.r[0].lb);
+	ck_assert_int_eq(before.prom_pid, after.prom_pid);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* The sum of mtail's lb_requests_total{slot=SLOT} samples on port. */
+static double mtail_count(int port, const char *slot)
+{
+	static struct body b;
+	char want[64];
+	double sum = 0;
+	const char *p;
+
+	ck_assert_int_eq(get(port, "/metrics", &b), 200);
+	snprintf(want, sizeof(want), "lb_requests_total{slot=\"%s\"", slot);
+	for (p = strstr(b.buf, want); p; p = strstr(p + 1, want)) {
+		const char *sp = strchr(p, '}');
+
+		if (sp)
+			sum += strtod(sp + 1, NULL);
+	}
+	return sum;
+}
+
+START_TEST(traffic_through_each_balancer_reaches_blue)
+{
+	struct sandbox_info in;
+	int blue, green, errors;
+	double before[NREGIONS], deadline;
+
+	require_up();
+	read_info(&in);
+	for (int i = 0; i < NREGIONS; i++) {
+		before[i] = mtail_count(in.r[i].mtail, "blue");
+		send_requests(in.r[i].lb, 30, &blue, &green, &errors);
+		ck_assert_int_eq(errors, 0);
+		ck_assert_int_eq(green, 0);
+		ck_assert_int_eq(blue, 30);
+	}
+	/* mtail counts every one of them from the balancer's access log. */
+	deadline = now_s() + 10;
+	for (int i = 0; i < NREGIONS; i++) {
+		double n;
+
+		while ((n = mtail_count(in.r[i].mtail, "blue") - before[i]) <
+			       30 &&
+		       now_s() < deadline)
+			sleep_ms(100);
+		ck_assert_msg(n == 30,
+			      "mtail of region %d counted %g of 30 requests", i,
+			      n);
+	}
+}
+END_TEST
+
+START_TEST(deploy_green_then_half_the_traffic_reaches_it)
+{
+	struct sandbox_info in;
+	struct body b;
+	int blue, green, errors, n = 200;
+	double deadline;
+
+	require_up();
+	read_info(&in);
+	set_weights(&in.r[0], 0);
+	deploy_green("v2.0.0");
+	ck_assert_int_eq(get(in.r[0].green, "/version", &b), 200);
+	ck_assert_str_eq(b.buf, "v2.0.0\n");
+	ck_assert_int_eq(get(in.r[0].green, "/app", &b), 200);
+	ck_assert_str_eq(b.buf, "green v2.0.0\n");
+	/* Repeating a deploy is harmless. */
+	deploy_green("v2.0.0");
+	ck_assert_int_eq(get(in.r[0].green, "/version", &b), 200);
+	ck_assert_str_eq(b.buf, "v2.0.0\n");
+	/* The slot router reaches green by name (the config's smoke). */
+	ck_assert_int_eq(get(in.r[0].slots, "/green/health", &b), 200);
+	ck_assert_str_eq(b.buf, "ok\n");
+	/* Deploying green moved no traffic. */
+	send_requests(in.r[0].lb, 20, &blue, &green, &errors);
+	ck_assert_int_eq(blue, 20);
+
+	set_weights(&in.r[0], 50);
+	/* The reload is graceful and asynchronous: wait for green. */
+	deadline = now_s() + 15;
+	do {
+		send_requests(in.r[0].lb, 4, &blue, &green, &errors);
+		ck_assert_int_eq(errors, 0);
+		ck_assert_msg(now_s() < deadline,
+			      "green gets no traffic 15 s after the reload");
+	} while (green == 0);
+	send_requests(in.r[0].lb, n, &blue, &green, &errors);
+	printf("sandbox: 50/50 split over %d requests: blue %d, green %d\n", n,
+	       blue, green);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_int_eq(blue + green, n);
+	ck_assert_int_ge(green, n / 2 - n * 15 / 100);
+	ck_assert_int_le(green, n / 2 + n * 15 / 100);
+	/* The other regions stay on blue. */
+	send_requests(in.r[1].lb, 10, &blue, &green, &errors);
+	ck_assert_int_eq(blue, 10);
+}
+END_TEST
+
+START_TEST(broken_green_shows_in_prometheus_from_real_traffic)
+{
+	const char *brk[] = {"sandbox", "break",  "--dir", dir, "--region",
+			     REGION,	"--slot", "green", NULL};
+	const char *fix[] = {"sandbox", "break",  "--dir", dir,	    "--region",
+			     REGION,	"--slot", "green", "--fix", NULL};
+	char q5xx[1024], qerr[1024], qblue[1024], qp99[1024];
+	char *out = NULL, *err = NULL;
+	struct sandbox_info in;
+	struct body b;
+	double t0, value = 0, seen = -1, over = -1, blue_rate = 0, p99 = 0;
+	int blue, green, errors, rc;
+	bool have;
+
+	require_up();
+	read_info(&in);
+	deploy_green("v2.0.0");
+	set_weights(&in.r[0], 50);
+	config_query("http_5xx_rate", "green", q5xx, sizeof(q5xx));
+	config_query("error_rate", "green", qerr, sizeof(qerr));
+	config_query("http_5xx_rate", "blue", qblue, sizeof(qblue));
+	config_query("p99_ms", "blue", qp99, sizeof(qp99));
+
+	rc = phasegate(brk, &out, &err);
+	ck_assert_msg(rc == 0, "sandbox break: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(get(in.r[0].green, "/app", &b), 500);
+	ck_assert_int_eq(get(in.r[0].green, "/health", &b), 200);
+
+	/*
+	 * Real traffic through the balancer; Prometheus sees it via mtail.
+	 * Green's 200s from before the break leave the 10 s window gradually:
+	 * measure when the rate is first above 0, when it passes the ADR's
+	 * rollback threshold (0.02), and wait until it is above 0.9.
+	 */
+	t0 = now_s();
+	while (now_s() - t0 < 60) {
+		send_requests(in.r[0].lb, 20, &blue, &green, &errors);
+		ck_assert_int_eq(green, 0); /* green now answers only 500 */
+		ck_assert_int_gt(blue, 0);
+		have = prom_query(in.prom, q5xx, &value);
+		if (have && value > 0 && seen < 0)
+			seen = now_s() - t0;
+		if (have && value > 0.02 && over < 0)
+			over = now_s() - t0;
+		if (have && value > 0.9)
+			break;
+		sleep_ms(200);
+	}
+	ck_assert_msg(seen >= 0,
+		      "no 5xx rate for green in Prometheus 60 s after break "
+		      "(query %s)",
+		      q5xx);
+	ck_assert_msg(value > 0.9,
+		      "green's 5xx rate is %g, not near 1, 60 s after break",
+		      value);
+	printf("sandbox: green's 5xx rate in Prometheus: > 0 after %.1f s, > "
+	       "0.02 after %.1f s, %.3f after %.1f s\n",
+	       seen, over, value, now_s() - t0);
+	ck_assert(prom_query(in.prom, qerr, &value));
+	ck_assert(value > 0.9);
+	/* Blue serves the same traffic without errors. */
+	ck_assert(prom_query(in.prom, qblue, &blue_rate));
+	ck_assert_msg(blue_rate == 0, "blue's 5xx rate is %g", blue_rate);
+	ck_assert(prom_query(in.prom, qp99, &p99));
+	printf("sandbox: blue's p99 through the balancer: %.1f ms\n", p99);
+	ck_assert(p99 > 0 && p99 < 1000);
+
+	rc = phasegate(fix, &out, &err);
+	ck_assert_msg(rc == 0, "sandbox break --fix: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	ck_assert_int_eq(get(in.r[0].green, "/app", &b), 200);
+	send_requests(in.r[0].lb, 20, &blue, &green, &errors);
+	ck_assert_int_eq(errors, 0);
+	ck_assert_int_gt(green, 0);
+}
+END_TEST
+
+START_TEST(down_stops_everything_and_a_second_up_works)
+{
+	const char *down[] = {"sandbox", "down", "--dir", dir, NULL};
+	const char *up[] = {
+		"sandbox", "up",	   "--dir",
+		dir,	   "--migrations", th_src_path("migrations"),
+		NULL};
+	const char *status[] = {"sandbox", "status", "--dir", dir, NULL};
+	char *out = NULL, *err = NULL;
+	struct sandbox_info in;
+	long pids[4 * NREGIONS + 1];
+	int ports[6 * NREGIONS + 1], np = 0, nports = 0, rc;
+	double t0, deadline;
+	struct stat sb;
+
+	require_up();
+	read_info(&in);
+	pids[np++] = in.prom_pid;
+	ports[nports++] = in.prom;
+	for (int i = 0; i < NREGIONS; i++) {
+		const struct region_info *r = &in.r[i];
+
+		for (int k = 0; k < 4; k++)
+			pids[np++] = r->pids[k];
+		ports[nports++] = r->pg;
+		ports[nports++] = r->blue;
+		ports[nports++] = r->green;
+		ports[nports++] = r->slots;
+		ports[nports++] = r->lb;
+		ports[nports++] = r->mtail;
+	}
+	t0 = now_s();
+	rc = phasegate(down, &out, &err);
+	ck_assert_msg(rc == 0, "sandbox down: exit %d: %s", rc, err);
+	printf("sandbox: down in %.2f s\n", now_s() - t0);
+	free(out);
+	free(err);
+	ck_assert_msg(stat(dir, &sb) < 0 && errno == ENOENT,
+		      "'%s' is still there", dir);
+	deadline = now_s() + 10;
+	for (int i = 0; i < np; i++) {
+		while (!pid_gone(pids[i]) && now_s() < deadline)
+			sleep_ms(20);
+		ck_assert_msg(pid_gone(pids[i]), "process %ld still runs",
+			      pids[i]);
+	}
+	for (int i = 0; i < nports; i++) {
+		while (port_open(ports[i]) && now_s() < deadline)
+			sleep_ms(20);
+		ck_assert_msg(!port_open(ports[i]), "port %d still answers",
+			      ports[i]);
+	}
+	/* Down again: nothing to do, not an error. */
+	rc = phasegate(down, &out, &err);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(strstr(out, "nothing runs"));
+	free(out);
+	free(err);
+	/* Status of no sandbox fails and says so. */
+	rc = phasegate(status, &out, &err);
+	ck_assert_int_ne(rc, 0);
+	ck_assert_ptr_nonnull(strstr(err, "no sandbox"));
+	free(out);
+	free(err);
+
+	/* A second up works (the fixture's teardown takes it down). */
+	t0 = now_s();
+	rc = phasegate(up, &out, &err);
+	ck_assert_msg(rc == 0, "second up after down: exit %d: %s", rc, err);
+	printf("sandbox: up again in %.2f s\n", now_s() - t0);
+	free(out);
+	free(err);
+	rc = phasegate(status, &out, &err);
+	ck_assert_msg(rc == 0, "status after the second up: exit %d: %s%s", rc,
+		      out, err);
+	ck_assert_int_eq(status_rows_answering(out), 6 * NREGIONS + 1);
+	free(out);
+	free(err);
+}
+END_TEST
+
+/* Runs before the down test: it leaves one region without its mtail. */
+START_TEST(a_dead_component_shows_in_status_and_up_refuses)
+{
+	const char *status[] = {"sandbox", "status", "--dir", dir, NULL};
+	const char *up[] = {"sandbox",	    "up",   "--dir", dir,
+			    "--migrations", "/tmp", NULL};
+	char *out = NULL, *err = NULL;
+	struct sandbox_info in;
+	double deadline;
+	long pid;
+	int rc;
+
+	require_up();
+	read_info(&in);
+	pid = in.r[2].pids[3]; /* ap-southeast-1's mtail */
+	ck_assert_int_gt(pid, 1);
+	ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
+	deadline = now_s() + 10;
+	while (!pid_gone(pid) && now_s() < deadline)
+		sleep_ms(20);
+	ck_assert(pid_gone(pid));
+	rc = phasegate(status, &out, &err);
+	ck_assert_int_eq(rc, 3);
+	ck_assert_msg(strstr(out, "mtail       ap-southeast-1") &&
+			      strstr(out, "stopped"),
+		      "status does not show the dead mtail:\n%s", out);
+	ck_assert_ptr_nonnull(strstr(err, "1 sandbox component is not"));
+	free(out);
+	free(err);
+	rc = phasegate(up, &out, &err);
+	ck_assert_int_eq(rc, 3);
+	ck_assert_msg(strstr(err, "runs only in part") &&
+			      strstr(err, "mtail of ap-southeast-1"),
+		      "up says: %s", err);
+	free(out);
+	free(err);
+}
+END_TEST
+
+START_TEST(bad_arguments_are_usage_errors)
+{
+	const char *bad_region[] = {"sandbox",	 "deploy", "--dir",  dir,
+				    "--region",	 "mars-1", "--slot", "green",
+				    "--release", "v1",	   NULL};
+	const char *bad_slot[] = {"sandbox", "break",  "--dir", dir, "--region",
+				  REGION,    "--slot", "red",	NULL};
+	const char *bad_tag[] = {"sandbox",   "deploy",	 "--dir",  dir,
+				 "--region",  REGION,	 "--slot", "green",
+				 "--release", "v1\"; x", NULL};
+	const char *no_release[] = {"sandbox", "deploy",   "--dir",
+				    dir,       "--region", REGION,
+				    "--slot",  "green",	   NULL};
+	const char *bad_verb[] = {"sandbox", "explode", NULL};
+	char *out = NULL, *err = NULL;
+
+	require_up();
+	ck_assert_int_eq(phasegate(bad_region, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown region 'mars-1'"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(phasegate(bad_slot, &out, &err), 2);
+	ck_assert_ptr_nonnull(strstr(err, "unknown slot 'red'"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(phasegate(bad_tag, &out, &err), 2);
+	free(out);
+	free(err);
+	ck_assert_int_eq(phasegate(no_release, &out, &err), 2);
+	free(out);
+	free(err);
+	ck_assert_int_eq(phasegate(bad_verb, &out, &err), 2);
+	free(out);
+	free(err);
+}
+END_TEST
+
+static Suite *sandbox_suite(void)
+{
+	Suite *s = suite_create("sandbox");
+	TCase *tc = tcase_create("sandbox");
+
+	tcase_add_unchecked_fixture(tc, sandbox_up, sandbox_down);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(
+		tc, up_starts_every_component_and_status_shows_them_answering);
+	tcase_add_test(tc, up_again_while_it_runs_changes_nothing);
+	tcase_add_test(tc, traffic_through_each_balancer_reaches_blue);
+	tcase_add_test(tc, deploy_green_then_half_the_traffic_reaches_it);
+	tcase_add_test(tc, broken_green_shows_in_prometheus_from_real_traffic);
+	tcase_add_test(tc, bad_arguments_are_usage_errors);
+	tcase_add_test(tc, a_dead_component_shows_in_status_and_up_refuses);
+	tcase_add_test(tc, down_stops_everything_and_a_second_up_works);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sandbox_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
