@@ -154,4 +154,5 @@ const struct phg_analyzer phg_rule_adding_enum_value_in_transaction = {
 	.summary = "ALTER TYPE ... ADD VALUE inside a transaction block "
 		   "before PostgreSQL 12",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_ENUM_VALUE),
 };

@@ -137,5 +137,6 @@ const struct phg_analyzer phg_rule_adding_exclusion_constraint = {
 	.summary = "ADD CONSTRAINT ... EXCLUDE on a table that has traffic "
 		   "(no online form)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_EXCLUSION),
 	.scales_with_table = true,
 };

@@ -92,4 +92,5 @@ const struct phg_analyzer phg_rule_adding_required_field = {
 	.summary = "ADD COLUMN ... NOT NULL without a default on a table that "
 		   "has traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN),
 };

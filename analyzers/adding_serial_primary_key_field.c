@@ -253,5 +253,6 @@ const struct phg_analyzer phg_rule_adding_serial_primary_key_field = {
 	.summary = "ADD PRIMARY KEY without USING INDEX on a table that has "
 		   "traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN, PHG_KIND_ADD_PRIMARY_KEY),
 	.scales_with_table = true,
 };

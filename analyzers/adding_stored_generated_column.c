@@ -187,5 +187,6 @@ const struct phg_analyzer phg_rule_adding_stored_generated_column = {
 	.summary = "ADD COLUMN of a stored generated, identity or serial "
 		   "column on a table that has traffic (a rewrite)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN),
 	.scales_with_table = true,
 };

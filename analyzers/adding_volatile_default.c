@@ -92,5 +92,6 @@ const struct phg_analyzer phg_rule_adding_volatile_default = {
 	.summary = "ADD COLUMN with a default that rewrites the table "
 		   "(volatile, or any before PostgreSQL 11)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN),
 	.scales_with_table = true,
 };

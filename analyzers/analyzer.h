@@ -18,6 +18,20 @@
 /* When a rule runs. ("phase" already means expand/backfill/contract.) */
 enum phg_stage { PHG_STAGE_STATEMENT, PHG_STAGE_RELEASE };
 
+/*
+ * A column that a statement declares (CREATE TABLE's, ADD COLUMN's), as
+ * the rules on column types read it: read once per statement.
+ */
+struct phg_rule_column {
+	const cJSON *def;    /* its ColumnDef */
+	const char *name;    /* never NULL */
+	const char *builtin; /* its type when PostgreSQL's own (pg_catalog.x
+				or x), else NULL */
+	int typmod; /* its first type modifier (varchar(n): n), or -1 */
+	bool array; /* declared as an array */
+	bool added; /* by ADD COLUMN (else by CREATE TABLE) */
+};
+
 /* What a rule sees besides the statement. */
 struct phg_rule_ctx {
 	struct phg_arena *arena;
@@ -35,6 +49,12 @@ struct phg_rule_ctx {
 	const struct phg_stmt *const *prev; /* the file's statements before
 					       this one (statement rules) */
 	size_t nprev;
+	const char *text; /* the migration file's text while it is linted:
+			     statement offsets index it (NULL: unknown) */
+	size_t text_len;
+	/* The columns the statement declares, in order (statement rules). */
+	const struct phg_rule_column *columns;
+	size_t ncolumns;
 	enum phg_severity severity;  /* the rule's severity in this run */
 	const struct phg_gate *gate; /* release rules only */
 };
@@ -62,7 +82,21 @@ struct phg_analyzer {
 	 * type changes): those break the old release whatever the size.
 	 */
 	bool scales_with_table;
+	/*
+	 * The statement kinds a statement-stage rule looks at, written
+	 * PHG_RULE_KINDS(PHG_KIND_..., ...): the rule is called only for a
+	 * statement whose kind, or one of whose actions' kinds, is listed.
+	 * None listed: it is called for every statement. (A rule that reads
+	 * the tree by node type, or every statement, lists none.)
+	 */
+	const enum phg_kind *kinds;
+	size_t nkinds;
 };
+
+#define PHG_RULE_KINDS(...)                                                    \
+	.kinds = (const enum phg_kind[]){__VA_ARGS__},                         \
+	.nkinds = sizeof((const enum phg_kind[]){__VA_ARGS__}) /               \
+		  sizeof(enum phg_kind)
 
 /* Every rule, sorted by id, NULL-terminated. */
 extern const struct phg_analyzer *const phg_analyzers[];
@@ -96,6 +130,14 @@ int phg_rule_report(const struct phg_analyzer *self,
  */
 bool phg_rule_table_existing(const struct phg_rule_ctx *ctx,
 			     const char *table_qname);
+
+/*
+ * Fills out[0, max) with the columns stmt (tree alive) declares, in order:
+ * each ADD COLUMN's, each of a CREATE TABLE's. Returns how many there are
+ * (more than max: call again with room for them).
+ */
+size_t phg_rule_read_columns(const struct phg_stmt *stmt,
+			     struct phg_rule_column *out, size_t max);
 
 /* The table of the statement's first action (ALTER TABLE, CREATE INDEX...),
    as schema.name, or NULL. */

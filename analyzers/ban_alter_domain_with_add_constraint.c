@@ -71,4 +71,6 @@ const struct phg_analyzer phg_rule_ban_alter_domain_with_add_constraint = {
 	.summary = "ALTER DOMAIN ... ADD CONSTRAINT (or its VALIDATE) on a "
 		   "domain that has traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ALTER_DOMAIN_ADD_CONSTRAINT,
+		       PHG_KIND_ALTER_DOMAIN_OTHER),
 };

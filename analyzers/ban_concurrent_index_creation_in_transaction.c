@@ -118,4 +118,6 @@ const struct phg_analyzer
 		.summary = "CREATE INDEX CONCURRENTLY where PostgreSQL would "
 			   "run it inside a transaction block",
 		.check_stmt = check,
+		PHG_RULE_KINDS(PHG_KIND_CREATE_INDEX,
+			       PHG_KIND_CREATE_UNIQUE_INDEX),
 };

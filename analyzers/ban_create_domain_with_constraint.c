@@ -70,4 +70,5 @@ const struct phg_analyzer phg_rule_ban_create_domain_with_constraint = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "CREATE DOMAIN with a CHECK or NOT NULL constraint",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_CREATE_DOMAIN),
 };

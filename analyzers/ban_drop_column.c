@@ -118,4 +118,5 @@ const struct phg_analyzer phg_rule_ban_drop_column = {
 	.severity = PHG_SEV_WARNING,
 	.summary = "DROP COLUMN of a column that existed before the release",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DROP_COLUMN),
 };

@@ -31,4 +31,5 @@ const struct phg_analyzer phg_rule_ban_drop_database = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "DROP DATABASE in a migration",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DROP_DATABASE),
 };

@@ -93,4 +93,5 @@ const struct phg_analyzer phg_rule_ban_drop_not_null = {
 	.severity = PHG_SEV_WARNING,
 	.summary = "DROP NOT NULL on a column the previous release reads",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DROP_NOT_NULL),
 };

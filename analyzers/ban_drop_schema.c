@@ -68,4 +68,5 @@ const struct phg_analyzer phg_rule_ban_drop_schema = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "DROP SCHEMA of a schema that existed before the release",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DROP_SCHEMA),
 };

@@ -76,4 +76,5 @@ const struct phg_analyzer phg_rule_ban_drop_table = {
 	.severity = PHG_SEV_WARNING,
 	.summary = "DROP TABLE of a table that existed before the release",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DROP_TABLE),
 };

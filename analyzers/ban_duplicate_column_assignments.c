@@ -116,4 +116,5 @@ const struct phg_analyzer phg_rule_ban_duplicate_column_assignments = {
 	.summary = "the same column twice in CREATE TABLE or in an UPDATE's "
 		   "SET list",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_CREATE_TABLE, PHG_KIND_UPDATE),
 };

@@ -81,4 +81,5 @@ const struct phg_analyzer phg_rule_ban_lock_table = {
 	.summary = "LOCK TABLE in a mode that blocks writes (SHARE or "
 		   "stronger) on a table that has traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_LOCK),
 };

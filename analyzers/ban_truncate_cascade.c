@@ -69,4 +69,5 @@ const struct phg_analyzer phg_rule_ban_truncate_cascade = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "TRUNCATE ... CASCADE (empties every referencing table)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_TRUNCATE),
 };

@@ -47,4 +47,5 @@ const struct phg_analyzer phg_rule_changing_column_type = {
 	.summary = "ALTER COLUMN TYPE other than a widening, on a column the "
 		   "previous release uses",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ALTER_COLUMN_TYPE),
 };

@@ -5,7 +5,6 @@
 #include "analyzer.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 const struct phg_analyzer *phg_analyzer_find(const char *id)
@@ -87,7 +86,7 @@ int phg_rule_report(const struct phg_analyzer *self,
 	if (ctx->severity == PHG_SEV_OFF)
 		return 0;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	phg_vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	f = phg_findings_add(ctx->findings, self->id, ctx->severity, stmt->file,
 			     stmt->line, stmt->col, msg, help);
@@ -98,6 +97,67 @@ int phg_rule_report(const struct phg_analyzer *self,
 	f->release = ctx->release;
 	f->table = finding_table(ctx, stmt);
 	return 0;
+}
+
+/* The column's type when it is PostgreSQL's own (pg_catalog.x or x). */
+static const char *builtin_type(const cJSON *type_name)
+{
+	const cJSON *names = phg_field(type_name, "names");
+	int n = cJSON_GetArraySize(names);
+
+	if (n == 2 && phg_streq(phg_node_sval(cJSON_GetArrayItem(names, 0)),
+				"pg_catalog"))
+		return phg_node_sval(cJSON_GetArrayItem(names, 1));
+	return n == 1 ? phg_node_sval(cJSON_GetArrayItem(names, 0)) : NULL;
+}
+
+/* Adds one ColumnDef (or nothing: not a column, or unnamed) to out. */
+static void read_column(const cJSON *def, bool added,
+			struct phg_rule_column *out, size_t max, size_t *n)
+{
+	const char *name = phg_field_str(def, "colname");
+	const cJSON *tn, *c;
+
+	if (!name)
+		return;
+	if (*n < max) {
+		tn = phg_field(def, "typeName");
+		c = phg_node_get(
+			cJSON_GetArrayItem(phg_field(tn, "typmods"), 0),
+			"A_Const");
+		out[*n].def = def;
+		out[*n].name = name;
+		out[*n].builtin = builtin_type(tn);
+		out[*n].typmod =
+			c ? phg_field_int(phg_field(c, "ival"), "ival", 0) : -1;
+		out[*n].array = phg_field(tn, "arrayBounds") != NULL;
+		out[*n].added = added;
+	}
+	(*n)++;
+}
+
+size_t phg_rule_read_columns(const struct phg_stmt *stmt,
+			     struct phg_rule_column *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < stmt->nactions; i++) {
+		const struct phg_action *a = &stmt->actions[i];
+		const cJSON *it;
+
+		if (a->kind == PHG_KIND_ADD_COLUMN) {
+			read_column(phg_node_get(phg_field(a->node, "def"),
+						 "ColumnDef"),
+				    true, out, max, &n);
+			continue;
+		}
+		if (a->kind != PHG_KIND_CREATE_TABLE)
+			continue;
+		cJSON_ArrayForEach(it, phg_field(a->node, "tableElts"))
+			read_column(phg_node_get(it, "ColumnDef"), false, out,
+				    max, &n);
+	}
+	return n;
 }
 
 bool phg_rule_table_existing(const struct phg_rule_ctx *ctx,

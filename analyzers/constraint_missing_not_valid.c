@@ -216,5 +216,7 @@ const struct phg_analyzer phg_rule_constraint_missing_not_valid = {
 	.summary = "ADD CHECK or FOREIGN KEY without NOT VALID on a table "
 		   "that has traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_CHECK, PHG_KIND_ADD_FOREIGN_KEY,
+		       PHG_KIND_ADD_COLUMN),
 	.scales_with_table = true,
 };

@@ -165,5 +165,6 @@ const struct phg_analyzer phg_rule_disallowed_unique_constraint = {
 	.summary = "ADD CONSTRAINT ... UNIQUE without USING INDEX on a table "
 		   "that has traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN, PHG_KIND_ADD_UNIQUE),
 	.scales_with_table = true,
 };

@@ -12,30 +12,19 @@
  */
 #include "analyzer.h"
 
-/* The column's type when it is PostgreSQL's own (pg_catalog.x or x). */
-static const char *builtin_type(const cJSON *coldef)
-{
-	const cJSON *names = phg_field(phg_field(coldef, "typeName"), "names");
-	int n = cJSON_GetArraySize(names);
-
-	if (n == 2 && phg_streq(phg_node_sval(cJSON_GetArrayItem(names, 0)),
-				"pg_catalog"))
-		return phg_node_sval(cJSON_GetArrayItem(names, 1));
-	return n == 1 ? phg_node_sval(cJSON_GetArrayItem(names, 0)) : NULL;
-}
-
 static int column(const struct phg_analyzer *self,
 		  const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt,
-		  const char **tablep, const cJSON *rel, const cJSON *coldef,
-		  bool added)
+		  const char **tablep, const cJSON *rel,
+		  const struct phg_rule_column *cd)
 {
 	const char *table;
-	const char *col = phg_field_str(coldef, "colname");
-	const char *type = builtin_type(coldef);
+	const char *col = cd->name;
+	bool added = cd->added;
+	const char *type = cd->builtin;
 	bool big = phg_streq(type, "bigserial") || phg_streq(type, "serial8");
 	const char *c, *t, *help;
 
-	if (!col || !phg_coldef_is_serial(coldef) || !type)
+	if (!col || !phg_coldef_is_serial(cd->def) || !type)
 		return 0;
 	/* The table's name only for a column that matches. */
 	if (!*tablep)
@@ -82,27 +71,9 @@ static int check(const struct phg_analyzer *self,
 	const char *table = NULL;
 	int rc = 0;
 
-	for (size_t i = 0; i < stmt->nactions && rc == 0; i++) {
-		const struct phg_action *a = &stmt->actions[i];
-		const cJSON *it;
-
-		if (a->kind == PHG_KIND_ADD_COLUMN) {
-			rc = column(self, ctx, stmt, &table, rel,
-				    phg_node_get(phg_field(a->node, "def"),
-						 "ColumnDef"),
-				    true);
-			continue;
-		}
-		if (a->kind != PHG_KIND_CREATE_TABLE)
-			continue;
-		cJSON_ArrayForEach(it, phg_field(a->node, "tableElts"))
-		{
-			rc = column(self, ctx, stmt, &table, rel,
-				    phg_node_get(it, "ColumnDef"), false);
-			if (rc < 0)
-				return rc;
-		}
-	}
+	/* The columns it declares (CREATE TABLE, ADD COLUMN), in order. */
+	for (size_t i = 0; i < ctx->ncolumns && rc == 0; i++)
+		rc = column(self, ctx, stmt, &table, rel, &ctx->columns[i]);
 	return rc;
 }
 
@@ -112,4 +83,5 @@ const struct phg_analyzer phg_rule_prefer_identity = {
 	.severity = PHG_SEV_WARNING,
 	.summary = "a new serial column: prefer an identity column",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN, PHG_KIND_CREATE_TABLE),
 };

@@ -134,5 +134,6 @@ const struct phg_analyzer phg_rule_prefer_repack = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "VACUUM FULL or CLUSTER in a migration (use pg_repack)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_CLUSTER, PHG_KIND_VACUUM),
 	.scales_with_table = true,
 };

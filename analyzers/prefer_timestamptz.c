@@ -8,39 +8,19 @@
  */
 #include "analyzer.h"
 
-/* The column's first type modifier (varchar(n): n), or -1. */
-static int first_typmod(const cJSON *coldef)
-{
-	const cJSON *mods = phg_field(phg_field(coldef, "typeName"), "typmods");
-	const cJSON *c = phg_node_get(cJSON_GetArrayItem(mods, 0), "A_Const");
-
-	return c ? phg_field_int(phg_field(c, "ival"), "ival", 0) : -1;
-}
-
-/* The column's type when it is PostgreSQL's own (pg_catalog.x or x). */
-static const char *builtin_type(const cJSON *coldef)
-{
-	const cJSON *names = phg_field(phg_field(coldef, "typeName"), "names");
-	int n = cJSON_GetArraySize(names);
-
-	if (n == 2 && phg_streq(phg_node_sval(cJSON_GetArrayItem(names, 0)),
-				"pg_catalog"))
-		return phg_node_sval(cJSON_GetArrayItem(names, 1));
-	return n == 1 ? phg_node_sval(cJSON_GetArrayItem(names, 0)) : NULL;
-}
-
 static int column(const struct phg_analyzer *self,
 		  const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt,
-		  const char **tablep, const cJSON *rel, const cJSON *coldef,
-		  bool added)
+		  const char **tablep, const cJSON *rel,
+		  const struct phg_rule_column *cd)
 {
 	const char *table;
-	const char *col = phg_field_str(coldef, "colname");
-	bool array = phg_field(phg_field(coldef, "typeName"), "arrayBounds");
-	int p = first_typmod(coldef);
+	const char *col = cd->name;
+	bool added = cd->added;
+	bool array = cd->array;
+	int p = cd->typmod;
 	const char *c, *t, *type, *help;
 
-	if (!col || !phg_streq(builtin_type(coldef), "timestamp"))
+	if (!col || !phg_streq(cd->builtin, "timestamp"))
 		return 0;
 	/* The table's name only for a column that matches. */
 	if (!*tablep)
@@ -85,27 +65,9 @@ static int check(const struct phg_analyzer *self,
 	const char *table = NULL;
 	int rc = 0;
 
-	for (size_t i = 0; i < stmt->nactions && rc == 0; i++) {
-		const struct phg_action *a = &stmt->actions[i];
-		const cJSON *it;
-
-		if (a->kind == PHG_KIND_ADD_COLUMN) {
-			rc = column(self, ctx, stmt, &table, rel,
-				    phg_node_get(phg_field(a->node, "def"),
-						 "ColumnDef"),
-				    true);
-			continue;
-		}
-		if (a->kind != PHG_KIND_CREATE_TABLE)
-			continue;
-		cJSON_ArrayForEach(it, phg_field(a->node, "tableElts"))
-		{
-			rc = column(self, ctx, stmt, &table, rel,
-				    phg_node_get(it, "ColumnDef"), false);
-			if (rc < 0)
-				return rc;
-		}
-	}
+	/* The columns it declares (CREATE TABLE, ADD COLUMN), in order. */
+	for (size_t i = 0; i < ctx->ncolumns && rc == 0; i++)
+		rc = column(self, ctx, stmt, &table, rel, &ctx->columns[i]);
 	return rc;
 }
 
@@ -116,4 +78,5 @@ const struct phg_analyzer phg_rule_prefer_timestamptz = {
 	.summary = "a new timestamp (without time zone) column: prefer "
 		   "timestamptz",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_ADD_COLUMN, PHG_KIND_CREATE_TABLE),
 };

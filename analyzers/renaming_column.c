@@ -36,4 +36,5 @@ const struct phg_analyzer phg_rule_renaming_column = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "RENAME COLUMN on a column the previous release uses",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_RENAME_COLUMN),
 };

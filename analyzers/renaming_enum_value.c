@@ -71,4 +71,5 @@ const struct phg_analyzer phg_rule_renaming_enum_value = {
 	.summary = "ALTER TYPE ... RENAME VALUE on an enum the previous "
 		   "release uses",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_RENAME_ENUM_VALUE),
 };

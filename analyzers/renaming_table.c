@@ -35,4 +35,5 @@ const struct phg_analyzer phg_rule_renaming_table = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "RENAME of a table the previous release uses",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_RENAME_TABLE),
 };

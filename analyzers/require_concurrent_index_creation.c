@@ -107,5 +107,6 @@ const struct phg_analyzer phg_rule_require_concurrent_index_creation = {
 	.summary = "CREATE INDEX without CONCURRENTLY on a table that has "
 		   "traffic",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_CREATE_INDEX, PHG_KIND_CREATE_UNIQUE_INDEX),
 	.scales_with_table = true,
 };

@@ -95,4 +95,5 @@ const struct phg_analyzer phg_rule_require_concurrent_index_deletion = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "DROP INDEX without CONCURRENTLY",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DROP_INDEX),
 };

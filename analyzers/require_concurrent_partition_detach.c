@@ -66,4 +66,5 @@ const struct phg_analyzer phg_rule_require_concurrent_partition_detach = {
 	.summary = "DETACH PARTITION without CONCURRENTLY (PostgreSQL 14 or "
 		   "later)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DETACH_PARTITION),
 };

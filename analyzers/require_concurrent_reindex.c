@@ -119,5 +119,6 @@ const struct phg_analyzer phg_rule_require_concurrent_reindex = {
 	.severity = PHG_SEV_ERROR,
 	.summary = "REINDEX without CONCURRENTLY (PostgreSQL 12 or later)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_REINDEX),
 	.scales_with_table = true,
 };

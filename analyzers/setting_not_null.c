@@ -108,5 +108,6 @@ const struct phg_analyzer phg_rule_setting_not_null = {
 	.summary = "SET NOT NULL on a table that has traffic, without a "
 		   "validated CHECK (col IS NOT NULL)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_SET_NOT_NULL),
 	.scales_with_table = true,
 };

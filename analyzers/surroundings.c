@@ -136,6 +136,12 @@ int phg_rule_more_after(const struct phg_rule_ctx *ctx,
 		return -1;
 	if (pos == end)
 		return 0;
+	if (ctx->text && end <= ctx->text_len) {
+		/* The lint holds the file: no need to read it again. */
+		while (pos < end && !tail_feed(&t, ctx->text[pos]))
+			pos++;
+		goto out;
+	}
 	fd = open(m->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -154,6 +160,7 @@ int phg_rule_more_after(const struct phg_rule_ctx *ctx,
 	close(fd);
 	if (rc < 0)
 		return rc;
+out:
 	/* A lone '-' or '/' at the very end is SQL (a broken statement). */
 	return t.found_token || (t.state == TAIL_CODE && t.pending) ? 1 : 0;
 }

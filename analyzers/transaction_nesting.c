@@ -102,4 +102,5 @@ const struct phg_analyzer phg_rule_transaction_nesting = {
 	.summary = "BEGIN or COMMIT in a migration that the layout's own tool "
 		   "already runs in a transaction (runner: external)",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_BEGIN, PHG_KIND_COMMIT, PHG_KIND_ROLLBACK),
 };

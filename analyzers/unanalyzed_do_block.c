@@ -30,4 +30,5 @@ const struct phg_analyzer phg_rule_unanalyzed_do_block = {
 	.severity = PHG_SEV_WARNING,
 	.summary = "a DO block phasegate cannot read, judged as a contract",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_DO),
 };

@@ -111,5 +111,6 @@ const struct phg_analyzer phg_rule_unbatched_backfill = {
 	.summary = "UPDATE or DELETE of a whole table that has traffic in one "
 		   "statement",
 	.check_stmt = check,
+	PHG_RULE_KINDS(PHG_KIND_UPDATE, PHG_KIND_DELETE),
 	.scales_with_table = true,
 };

@@ -42,7 +42,11 @@ trap 'rm -rf "$WORK"' EXIT
 
 # gen.py MODE N OUT: MODE "file" writes N statements into the file OUT,
 # "bytes" writes statements into OUT until it holds N bytes, "files" writes
-# N files of one statement each into the folder OUT. The statements cycle
+# N files of one statement each into the folder OUT, "inserts" writes N
+# INSERTs into one table (a data migration: one long transaction in which
+# no statement takes a lock worth reporting, the case where a rule that
+# looks back over the transaction at every statement goes quadratic). The
+# other statements cycle
 # through four shapes on a new table every four statements (CREATE TABLE,
 # ADD COLUMN, CREATE INDEX, UPDATE), so the schema model grows with the
 # input as it does in a real history.
@@ -62,7 +66,12 @@ def stmt(i):
         return "CREATE INDEX t%d_name_idx ON t%d (name);\n" % (t, t)
     return "UPDATE t%d SET note = name WHERE id < 1000;\n" % t
 
-if mode == "files":
+if mode == "inserts":
+    with open(out, "w") as f:
+        for i in range(n):
+            f.write("INSERT INTO audit_log (id, body) VALUES (%d, 'x');\n" % i)
+    print(n)
+elif mode == "files":
     os.makedirs(out)
     for i in range(n):
         with open(os.path.join(out, "%07d_m.sql" % (i + 1)), "w") as f:
@@ -122,6 +131,10 @@ done
 for n in 1000 10000; do
 	python3 "$WORK/gen.py" files "$n" "$WORK/files$n"
 done
+for n in 10000 100000; do
+	mkdir -p "$WORK/inserts$n"
+	python3 "$WORK/gen.py" inserts "$n" "$WORK/inserts$n/0001_data.sql" >/dev/null
+done
 
 # An empty folder: the process's own start-up cost and RSS.
 mkdir -p "$WORK/empty"
@@ -134,6 +147,9 @@ for n in 1000 10000 100000; do
 done
 for n in 1000 10000; do
 	measure "$n files" "$n" "$WORK/files$n"
+done
+for n in 10000 100000; do
+	measure "$n INSERTs, one file" "$n" "$WORK/inserts$n"
 done
 
 mkdir -p "$RESULTS"

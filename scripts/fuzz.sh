@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_sql fuzz_config fuzz_layout)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_sql fuzz_config fuzz_layout fuzz_providers)
 build=${PHG_FUZZ_BUILD:-build-fuzz}
 limit=${PHG_FUZZ_CORPUS_LIMIT:-200}
 jobs=${PHG_FUZZ_JOBS:-$(nproc)}
@@ -66,6 +66,7 @@ echo "== fuzz: ${seconds}s per target, $jobs at a time"
 run_one() {
   local t=$1 max_len=16384
   [ "$t" = fuzz_config ] && max_len=4096
+  [ "$t" = fuzz_providers ] && max_len=8192
   mkdir -p "$work/new/$t"
   "$bin/$t" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 \
     -max_len="$max_len" -print_final_stats=1 -dict="tests/fuzz/${t#fuzz_}.dict" \

@@ -10,6 +10,8 @@ packages=(
   postgresql-15 postgresql-client-15
   # clang and its libFuzzer runtime, for scripts/fuzz.sh
   clang libclang-rt-14-dev
+  # scripts/valgrind.sh and scripts/lint-c.sh
+  valgrind cppcheck clang-tidy
   # real services for the release integration tests (nginx, traffic, metrics)
   nginx wrk mtail curl
   # the release report's page is rendered in headless Chromium by its test,

@@ -5,11 +5,18 @@
 # what is off and why). Both must report nothing. A false positive is
 # silenced where it stands, with a comment saying why
 # (/* cppcheck-suppress id */, NOLINT(check)).
-#   scripts/lint-c.sh [BUILD]   BUILD gets compile_commands.json (default
-#                               build-tidy); clang-tidy reads it
+#   scripts/lint-c.sh [--analyzer] [BUILD]
+#     BUILD gets compile_commands.json (default build-tidy)
+#     --analyzer also runs every clang-analyzer check as a report that
+#     does not fail (.clang-tidy says why they are not in the gate)
 #   PHG_LINT_C_SKIP_TIDY=1      cppcheck only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+analyzer=0
+if [ "${1:-}" = --analyzer ]; then
+  analyzer=1
+  shift
+fi
 build=${1:-build-tidy}
 jobs=$(nproc)
 
@@ -47,3 +54,10 @@ if grep -qE '(warning|error): ' "$log"; then
   exit 1
 fi
 echo "clang-tidy: nothing found"
+
+if [ $analyzer = 1 ]; then
+  echo "== clang-analyzer (report only)"
+  run-clang-tidy -p "$build" -j "$jobs" -quiet \
+    -checks='-*,clang-analyzer-*,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling' \
+    "$PWD/(src|analyzers)/" 2>/dev/null | grep -E '(warning|error): ' | sort -u || true
+fi

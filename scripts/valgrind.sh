@@ -31,21 +31,30 @@ mapfile -t tests < <(cd "$build" && ctest -L unit -N | sed -n 's/^ *Test *#[0-9]
 # Check's fork; valgrind follows a fork without exec, so each child is
 # still checked.
 needs_fork=" test_lazy "
-fail=0
-for t in "${tests[@]}"; do
-  start=$SECONDS
-  fork=no
+run_suite() {
+  local t=$1 fork=no start=$SECONDS
   [[ $needs_fork == *" $t "* ]] && fork=yes
   if (cd "$build" && CK_FORK=$fork "${vg[@]}" --log-file="valgrind-$t.log" "./$t" >"valgrind-$t.out" 2>&1); then
     echo "valgrind: $t clean ($((SECONDS - start)) s)"
   else
     echo "valgrind: $t FAILED ($((SECONDS - start)) s); see $build/valgrind-$t.log and .out" >&2
     tail -n 30 "$build/valgrind-$t.log" "$build/valgrind-$t.out" >&2 || true
-    fail=1
+    return 1
   fi
+}
+# One suite per core at a time (valgrind runs a program on one core).
+fail=0
+pids=()
+for t in "${tests[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do sleep 1; done
+  run_suite "$t" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do
+  wait "$p" || fail=1
 done
 
-# The binary itself on every release scenario, each format once.
+# The binary itself, under valgrind, on every release scenario (json).
 start=$SECONDS
 n=0
 for d in fixtures/releases/*/; do

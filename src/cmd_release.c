@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "orchestrator/orchestrator.h"
 #include "report/report.h"
+#include "runner/runner.h"
 
 static void release_usage(FILE *out)
 {
@@ -315,6 +316,99 @@ static int run_status(struct phg_cmd_env *env, const char *tag, bool json)
 
 /* ---- report ------------------------------------------------------------- */
 
+/* Chart titles with the units the config uses. */
+static const char *metric_title(enum phg_metric m)
+{
+	switch (m) {
+	case PHG_METRIC_ERROR_RATE:
+		return "error rate (fraction of requests)";
+	case PHG_METRIC_P99_MS:
+		return "p99 latency (ms)";
+	case PHG_METRIC_HTTP_5XX_RATE:
+		return "5xx rate (fraction of requests)";
+	case PHG_METRIC_CONNECTIONS:
+		return "active connections (rollback below the ratio x the "
+		       "reading before the cutover)";
+	}
+	return "";
+}
+
+/*
+ * The readings, plus one per recorded traffic weight (metric "weight",
+ * value and weight green's percentage, at the time it was set): the page
+ * draws green's weight from the readings' weights, and a release without
+ * analysis has no other reading. *out is malloc'd; its strings are
+ * borrowed from rd and w.
+ */
+static int with_weights(const struct phg_store_reading *rd, size_t nr,
+			const struct phg_store_weight *w, size_t nw,
+			struct phg_store_reading **out, size_t *n)
+{
+	struct phg_store_reading *all = phg_xcalloc(nr + nw + 1, sizeof(*all));
+
+	*out = all;
+	*n = 0;
+	if (!all)
+		return PHG_ENOMEM;
+	for (size_t i = 0; i < nr; i++)
+		all[(*n)++] = rd[i];
+	for (size_t i = 0; i < nw; i++)
+		all[(*n)++] =
+			(struct phg_store_reading){.region = w[i].region,
+						   .metric = "weight",
+						   .value = w[i].green_percent,
+						   .weight = w[i].green_percent,
+						   .at = w[i].at};
+	return 0;
+}
+
+/*
+ * What the release applied where: the history rows whose release is the
+ * tag, region by region. An unreachable region is a warning, not a
+ * failure: the page is still written. *out (malloc'd) borrows from *h.
+ */
+static int applied_list(const struct phg_config *cfg, const char *tag,
+			struct phg_release_history **h, size_t *nh,
+			struct phg_release_applied **out, size_t *n,
+			struct phg_err *err)
+{
+	size_t total = 0;
+	int rc = phg_runner_release_history(cfg, tag, h, nh, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < *nh; i++)
+		total += (*h)[i].nrows;
+	*out = phg_xcalloc(total + 1, sizeof(**out));
+	if (!*out)
+		return phg_err_set(err, PHG_ENOMEM, "out of memory");
+	for (size_t i = 0; i < *nh; i++) {
+		const struct phg_release_history *e = &(*h)[i];
+
+		if (!e->reachable)
+			fprintf(stderr,
+				"phasegate: warning: region '%s': migrations "
+				"not listed: %s\n",
+				e->region, e->error);
+		for (size_t k = 0; k < e->nrows; k++) {
+			const struct phg_history_row *row = &e->rows[k];
+
+			if (!phg_streq(row->state, "applied"))
+				continue;
+			(*out)[(*n)++] = (struct phg_release_applied){
+				.region = e->region,
+				.name = row->name,
+				.phase = row->phase ? row->phase : "",
+				.finished_at = row->finished_at
+						       ? row->finished_at
+						       : ""};
+		}
+	}
+	return 0;
+}
+
 static int run_report(struct phg_cmd_env *env, const char *tag,
 		      const char *html)
 {
@@ -322,9 +416,13 @@ static int run_report(struct phg_cmd_env *env, const char *tag,
 	struct phg_release_metric metrics[PHG_METRICS];
 	struct phg_store_release rel = {0};
 	struct phg_store_step *steps = NULL;
-	struct phg_store_reading *rd = NULL;
+	struct phg_store_reading *rd = NULL, *all = NULL;
+	struct phg_store_weight *w = NULL;
 	struct phg_store_event *ev = NULL;
-	size_t ns = 0, nr = 0, ne = 0;
+	struct phg_release_history *hist = NULL;
+	struct phg_release_applied *applied = NULL;
+	size_t ns = 0, nr = 0, nw = 0, ne = 0, nall = 0, nhist = 0,
+	       napplied = 0, nm = 0;
 	struct phg_store *st = NULL;
 	struct phg_err err = {0};
 	struct phg_buf b = {0};
@@ -349,24 +447,42 @@ static int run_report(struct phg_cmd_env *env, const char *tag,
 	if (rc == 0)
 		rc = phg_store_reading_list(st, rel.id, &rd, &nr, &err);
 	if (rc == 0)
+		rc = phg_store_weight_list(st, rel.id, &w, &nw, &err);
+	if (rc == 0)
 		rc = phg_store_event_list(st, rel.id, &ev, &ne, &err);
+	if (rc == 0 && with_weights(rd, nr, w, nw, &all, &nall) < 0)
+		rc = phg_err_set(&err, PHG_ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = applied_list(&env->cfg, tag, &hist, &nhist, &applied,
+				  &napplied, &err);
 	if (rc == 0) {
+		/* The triggers, with the configured rollback thresholds
+		   (connections' is a ratio of a per-region reading: no
+		   line). */
+		for (int m = 0; m < PHG_METRICS; m++) {
+			if (!rs->has_rollback[m] && !rs->queries[m].text)
+				continue;
+			metrics[nm++] = (struct phg_release_metric){
+				.name = phg_metric_name((enum phg_metric)m),
+				.title = metric_title((enum phg_metric)m),
+				.threshold =
+					m == PHG_METRIC_CONNECTIONS ||
+							!rs->has_rollback[m]
+						? 0
+						: rs->rollback[m]};
+		}
 		struct phg_release_page p = {.release = &rel,
 					     .steps = steps,
 					     .nsteps = ns,
-					     .readings = rd,
-					     .nreadings = nr,
+					     .readings = all,
+					     .nreadings = nall,
 					     .events = ev,
 					     .nevents = ne,
 					     .metrics = metrics,
-					     .nmetrics = PHG_METRICS};
+					     .nmetrics = nm,
+					     .applied = applied,
+					     .napplied = napplied};
 
-		for (int m = 0; m < PHG_METRICS; m++)
-			metrics[m] = (struct phg_release_metric){
-				.name = phg_metric_name((enum phg_metric)m),
-				.threshold = m == PHG_METRIC_CONNECTIONS
-						     ? 0
-						     : rs->rollback[m]};
 		rc = phg_report_release_html(&p, &b);
 		if (rc < 0)
 			phg_err_set(&err, rc, "cannot render the report");
@@ -385,8 +501,12 @@ static int run_report(struct phg_cmd_env *env, const char *tag,
 	else
 		phg_print_err(&err);
 	phg_buf_release(&b);
+	free(applied);
+	phg_runner_release_history_free(hist, nhist);
+	free(all);
 	phg_store_step_free_array(steps, ns);
 	phg_store_reading_free_array(rd, nr);
+	phg_store_weight_free_array(w, nw);
 	phg_store_event_free_array(ev, ne);
 	phg_store_release_release(&rel);
 	phg_store_close(st);

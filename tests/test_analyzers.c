@@ -19,8 +19,10 @@
  * its up.sql.
  *
  * Also checked: the registry (sorted, unique, kebab-case ids, a docs page
- * for each rule and fixtures for each statement-stage rule), ignore
- * comments, and that every example in a docs/rules page marked
+ * for each rule and fixtures for each statement-stage rule), that a rule
+ * called only for the statement kinds it declares finds what it finds
+ * called on every statement (test_kinds), ignore comments, and that every
+ * example in a docs/rules page marked
  * "<!-- fixture: PATH -->" (or "<!-- fixture-hex: PATH -->", as hexdump -C
  * shows it) is that file verbatim, so the docs cannot drift.
  */
@@ -45,6 +47,13 @@ static bool always_on(const char *id)
 	return strcmp(id, PHG_RULE_SYNTAX_ERROR) == 0 ||
 	       strcmp(id, PHG_RULE_INVALID_ENCODING) == 0;
 }
+
+/*
+ * How run_case runs (test_kinds): with every rule on instead of the case's
+ * alone, and with each statement rule called on every statement whatever
+ * kinds it declares.
+ */
+static bool all_rules, every_rule;
 
 static bool updating(void)
 {
@@ -211,7 +220,7 @@ static struct phg_rule_setting *config_for(const char *folder, const char *id,
 	for (size_t i = 0; i < n; i++) {
 		const char *other = phg_analyzers[i]->id;
 
-		if (strcmp(other, id) == 0 || always_on(other))
+		if (all_rules || strcmp(other, id) == 0 || always_on(other))
 			continue;
 		rules[cfg->nrules].id = (char *)other;
 		rules[cfg->nrules].severity = PHG_SEV_OFF;
@@ -314,12 +323,25 @@ static void run_case(const char *folder, const char *id, const char *casename,
 	opts.cfg = &cfg;
 	opts.paths = paths;
 	opts.npaths = 1;
+	opts.every_rule = every_rule;
 	rc = phg_lint_run(&opts, &res, &err);
 	ck_assert_msg(rc == 0, "%s/%s: lint failed: %s", folder, name, err.msg);
 	ck_assert_int_eq(phg_buf_puts(&b, "["), 0);
 	for (size_t i = 0; i < res.findings.n; i++) {
 		const struct phg_finding *f = &res.findings.items[i];
 
+		if (all_rules) {
+			/* Every finding, the history's too, and its rule. */
+			ck_assert_int_eq(
+				phg_buf_printf(&b, "%s\n%s:%s ",
+					       out->n ? "," : "",
+					       strstr(f->file, "migrations/"),
+					       f->rule),
+				0);
+			ck_assert_int_eq(json_finding(&b, f), 0);
+			out->n++;
+			continue;
+		}
 		ck_assert_msg(phg_has_suffix(f->file, suffix),
 			      "%s: the history gives %s at line %d: %s", folder,
 			      f->rule, f->line, f->message);
@@ -692,6 +714,72 @@ START_TEST(test_suppression)
 }
 END_TEST
 
+/*
+ * A rule that declares the statement kinds it looks at (PHG_RULE_KINDS) is
+ * called only for those: every fixture of every rule, with every rule on,
+ * gives the same findings when each rule is called on every statement.
+ * And the kinds declared are kinds, each once, on statement rules.
+ */
+START_TEST(test_kinds)
+{
+	char *root = xasprintf("%s/%s", th_source_dir(), FIXTURES);
+	char **ids = list_dir(root);
+	size_t checked = 0, declaring = 0;
+
+	for (size_t i = 0; phg_analyzers[i]; i++) {
+		const struct phg_analyzer *a = phg_analyzers[i];
+
+		ck_assert_msg(
+			a->nkinds == 0 || (a->stage == PHG_STAGE_STATEMENT &&
+					   a->check_stmt && a->kinds),
+			"%s: only a statement rule declares kinds", a->id);
+		for (size_t k = 0; k < a->nkinds; k++) {
+			ck_assert_msg((size_t)a->kinds[k] < PHG_KIND_COUNT,
+				      "%s: kind %d is not a kind", a->id,
+				      (int)a->kinds[k]);
+			for (size_t j = 0; j < k; j++)
+				ck_assert_msg(a->kinds[j] != a->kinds[k],
+					      "%s: kind '%s' twice", a->id,
+					      phg_kind_name(a->kinds[k]));
+		}
+		declaring += a->nkinds > 0;
+	}
+	ck_assert_uint_gt(declaring, 0);
+	all_rules = true;
+	for (size_t i = 0; ids[i]; i++) {
+		char *folder = xasprintf("%s/%s", root, ids[i]);
+		char **files = list_dir(folder);
+
+		for (size_t k = 0; files[k]; k++) {
+			struct outcome routed, every;
+
+			if (!is_case(files[k]))
+				continue;
+			every_rule = false;
+			run_fixture(ids[i], files[k], &routed);
+			every_rule = true;
+			run_fixture(ids[i], files[k], &every);
+			ck_assert_msg(strcmp(routed.json, every.json) == 0,
+				      "%s/%s: with each rule called on every "
+				      "statement:\n%s\nwith rules called by "
+				      "the kinds they declare:\n%s",
+				      ids[i], files[k], every.json,
+				      routed.json);
+			checked += every.n > 0;
+			outcome_release(&routed);
+			outcome_release(&every);
+		}
+		free_list(files);
+		free(folder);
+	}
+	all_rules = every_rule = false;
+	/* The comparison saw findings. */
+	ck_assert_uint_gt(checked, 50);
+	free_list(ids);
+	free(root);
+}
+END_TEST
+
 /* An ignore comment for another rule does not suppress this one. */
 START_TEST(test_ignore_names_the_rule)
 {
@@ -874,6 +962,7 @@ static Suite *analyzers_suite(void)
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_fixtures);
 	tcase_add_test(tc, test_suppression);
+	tcase_add_test(tc, test_kinds);
 	tcase_add_test(tc, test_ignore_names_the_rule);
 	tcase_add_test(tc, test_docs_examples);
 	suite_add_tcase(s, tc);

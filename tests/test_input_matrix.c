@@ -614,6 +614,10 @@ static int run_as_nobody(const char *const *argv, char **err)
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "phasegate crashed");
+	ck_assert_msg(WEXITSTATUS(status) < 125,
+		      "cannot run %s as nobody (exit %d): the build folder and "
+		      "every folder above it must be readable by others",
+		      bin, WEXITSTATUS(status));
 	*err = th_slurp(errpath);
 	ck_assert_ptr_nonnull(*err);
 	ck_assert_int_eq(unlink(errpath), 0);

@@ -5,11 +5,12 @@
  * runner process) and `down` in its teardown; the tests, forked by Check,
  * find the sandbox through its state file. Every wait is bounded.
  *
- * Stopping always happens, even when a test fails: the fixture's teardown
- * runs `sandbox down`; an atexit handler and a fatal-signal handler (fork
- * and exec of `sandbox down`, async-signal-safe) do it in the runner when
- * the teardown did not run; and a guard process in its own session, which
- * waits on a pipe from the runner, does it when the runner is SIGKILLed.
+ * Stopping always happens, even when a test fails (tests/sandbox_world.c,
+ * shared with test_it_e2e.c): the fixture's teardown runs `sandbox down`;
+ * an atexit handler and a fatal-signal handler (fork and exec of `sandbox
+ * down`, async-signal-safe) do it in the runner when the teardown did not
+ * run; and a guard process in its own session, which waits on a pipe from
+ * the runner, does it when the runner is SIGKILLed.
  */
 #define _XOPEN_SOURCE 700
 #include <check.h>
@@ -31,23 +32,13 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "sandbox_world.h"
 
 #define REGION "us-east-1"
 #define NREGIONS 3
 
-/* The sandbox of this run: ROOT/s, ROOT a world-searchable temp folder. */
-static char root[64];
-static char dir[128];
-static int up_rc = -1;
-static char *up_out, *up_err;
-static double up_seconds;
-
-/* For the clean-up paths that cannot allocate (signal handler, guard). */
-static char bin_path[4096];
-static const char *down_argv[6];
-static pid_t owner;
-static int guard_fd = -1;
-static volatile sig_atomic_t cleaned;
+/* The sandbox of this run: sandbox_world.c's sw_dir. */
+static const char *const dir = sw_dir;
 
 static double now_s(void)
 {
@@ -65,173 +56,22 @@ static void sleep_ms(long ms)
 		;
 }
 
-/* ---- clean-up -------------------------------------------------------- */
-
-/*
- * Runs `phasegate sandbox down --dir DIR` and waits up to 60 s. Only
- * async-signal-safe calls: usable from the signal handler and the guard.
- */
-static void run_down_raw(void)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-
-		if (devnull >= 0)
-			dup2(devnull, 1);
-		execv(bin_path, (char *const *)down_argv);
-		_exit(127);
-	}
-	for (int i = 0; pid > 0 && i < 6000; i++) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			break;
-		sleep_ms(10);
-	}
-}
-
-static void cleanup(void)
-{
-	char *out = NULL, *err = NULL;
-	const char *argv[] = {"sandbox", "down", "--dir", dir, NULL};
-
-	if (cleaned || getpid() != owner || !dir[0])
-		return;
-	cleaned = 1;
-	if (th_run("/tmp", argv, &out, &err) != 0)
-		fprintf(stderr, "test_it_sandbox: sandbox down failed: %s\n",
-			err ? err : "");
-	free(out);
-	free(err);
-	rmdir(root);
-	if (guard_fd >= 0) {
-		ssize_t r = write(guard_fd, "q", 1);
-
-		(void)r;
-		close(guard_fd);
-		guard_fd = -1;
-	}
-}
-
-static const int fatal_signals[] = {SIGABRT, SIGSEGV, SIGBUS,
-				    SIGTERM, SIGINT,  SIGHUP};
-#define N_FATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
-static struct sigaction old_actions[N_FATAL];
-
-/*
- * Stops the sandbox, then hands the signal to the handler that was there
- * before (Check's, for SIGTERM and SIGINT), or the default.
- */
-static void on_fatal(int sig)
-{
-	if (!cleaned && getpid() == owner) {
-		cleaned = 1;
-		run_down_raw();
-	}
-	for (size_t i = 0; i < N_FATAL; i++)
-		if (fatal_signals[i] == sig)
-			sigaction(sig, &old_actions[i], NULL);
-	raise(sig);
-}
-
-/*
- * The guard: its own session, waits on a pipe whose only writer is the
- * runner; end-of-file without a 'q' means the runner died without
- * cleaning up.
- */
-static void spawn_guard(void)
-{
-	int p[2];
-	pid_t pid;
-
-	if (pipe(p) < 0)
-		return;
-	fcntl(p[1], F_SETFD, FD_CLOEXEC);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	if (pid == 0) {
-		char b;
-		ssize_t r;
-
-		setsid();
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		close(p[1]);
-		do
-			r = read(p[0], &b, 1);
-		while (r < 0 && errno == EINTR);
-		if (r != 1) {
-			run_down_raw();
-			rmdir(root);
-		}
-		_exit(0);
-	}
-	close(p[0]);
-	guard_fd = pid > 0 ? p[1] : -1;
-	if (pid < 0)
-		close(p[1]);
-}
+/* ---- the fixture (tests/sandbox_world.c) ---------------------------- */
 
 static void sandbox_up(void)
 {
-	struct sigaction sa;
-	char migrations[4096];
-	const char *argv[] = {"sandbox",      "up",	  "--dir", dir,
-			      "--migrations", migrations, NULL};
-	const char *bin = getenv("PHG_BINARY");
-	double t0;
-
-	owner = getpid();
-	snprintf(bin_path, sizeof(bin_path), "%s", bin ? bin : "phasegate");
-	snprintf(root, sizeof(root), "/tmp/phg-sbx-XXXXXX");
-	if (!mkdtemp(root)) {
-		root[0] = '\0';
-		return;
-	}
-	/* PostgreSQL runs as postgres: let it reach the sandbox folder. */
-	chmod(root, 0755);
-	snprintf(dir, sizeof(dir), "%s/s", root);
-	down_argv[0] = bin_path;
-	down_argv[1] = "sandbox";
-	down_argv[2] = "down";
-	down_argv[3] = "--dir";
-	down_argv[4] = dir;
-	down_argv[5] = NULL;
-	snprintf(migrations, sizeof(migrations), "%s",
-		 th_src_path("migrations"));
-	spawn_guard();
-	atexit(cleanup);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_fatal;
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < N_FATAL; i++)
-		sigaction(fatal_signals[i], &sa, &old_actions[i]);
 	curl_global_init(CURL_GLOBAL_ALL);
-	t0 = now_s();
-	up_rc = th_run("/tmp", argv, &up_out, &up_err);
-	up_seconds = now_s() - t0;
-	printf("sandbox: up in %.2f s (exit %d)\n", up_seconds, up_rc);
-	if (up_rc != 0)
-		fprintf(stderr, "sandbox up failed:\n%s%s\n",
-			up_out ? up_out : "", up_err ? up_err : "");
-	fflush(stdout);
+	sw_up();
 }
 
 static void sandbox_down(void)
 {
-	cleanup();
-	free(up_out);
-	free(up_err);
-	up_out = up_err = NULL;
+	sw_down();
 }
 
 static void require_up(void)
 {
-	ck_assert_msg(root[0], "cannot create a temporary folder in /tmp");
-	ck_assert_msg(up_rc == 0, "phasegate sandbox up failed (exit %d): %s",
-		      up_rc, up_err ? up_err : "");
+	sw_require_up();
 }
 
 /* ---- the sandbox's state -------------------------------------------- */

@@ -206,7 +206,7 @@ static void assert_absent(const struct sink *s, const char *needle)
 	if (!hit)
 		return;
 	from = hit - s->all > 300 ? hit - 300 : s->all;
-	ck_abort_msg("the password leaked: ...%.400s...", from);
+	ck_abort_msg("a secret leaked: ...%.400s...", from);
 }
 
 static void assert_no_password(const struct sink *s)
@@ -218,18 +218,42 @@ static void assert_no_password(const struct sink *s)
 	assert_absent(s, password + 4);
 }
 
+/* The secret path of the webhook URL (a closed port: posting fails). */
+#define HOOK_SECRET "hook-3f9c1e7a5b"
+#define RELEASE_YAML                                                           \
+	"release:\n"                                                           \
+	"  window: any\n"                                                      \
+	"  traffic:\n"                                                         \
+	"    steps: [100]\n"                                                   \
+	"    hold: 0\n"                                                        \
+	"  notify:\n"                                                          \
+	"    webhook:\n"                                                       \
+	"      url: http://127.0.0.1:1/services/${PHG_SECRET_HOOK}\n"
+
 #define GM_DDL                                                                 \
 	"CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version bigint "    \
 	"not null primary key, dirty boolean not null)"
 
-/* The project: golang-migrate files (so adopt has a tool to read). */
-static void write_project(const char *dir)
+/*
+ * The project: golang-migrate files (so adopt has a tool to read) and a
+ * release whose webhook URL holds a secret path. With a URL DSN the ledger
+ * is on PostgreSQL through the same secret DSN; a keyword DSN cannot name a
+ * ledger (refused, see keyword_dsn_refused_as_ledger), so that run keeps the
+ * SQLite ledger beside the config, which the tree search reads.
+ */
+static void write_project(const char *dir, bool pg_ledger)
 {
-	th_write_str(dir, "phasegate.yaml",
-		     "migrations: migrations\n"
-		     "regions:\n"
-		     "  - name: eu-west-1\n"
-		     "    database: ${PHG_SECRET_DSN}\n");
+	th_write_str(
+		dir, "phasegate.yaml",
+		pg_ledger ? "migrations: migrations\n"
+			    "state: ${PHG_SECRET_DSN}\n"
+			    "regions:\n"
+			    "  - name: eu-west-1\n"
+			    "    database: ${PHG_SECRET_DSN}\n" RELEASE_YAML
+			  : "migrations: migrations\n"
+			    "regions:\n"
+			    "  - name: eu-west-1\n"
+			    "    database: ${PHG_SECRET_DSN}\n" RELEASE_YAML);
 	th_write_str(dir, "migrations/1_create_accounts.up.sql",
 		     "CREATE TABLE accounts (id bigint PRIMARY KEY);\n");
 	th_write_str(dir, "migrations/2_add_email.up.sql",
@@ -243,10 +267,24 @@ static void set_dsn(const char *dsn)
 	ck_assert_int_eq(setenv("PHG_SECRET_DSN", dsn, 1), 0);
 }
 
-/* The history table and the server's log, into the sink. */
-static void sink_server(struct sink *s, const char *dsn)
+/* The history table, the ledger's tables and the server's log. */
+static void sink_server(struct sink *s, const char *dsn, bool pg_ledger)
 {
 	char *dump, logf[300], *log;
+
+	if (pg_ledger) {
+		dump = rt_value(
+			dsn, "SELECT count(*) || E'\\n' || string_agg("
+			     "query_to_xml(format('SELECT * FROM %I.%I', "
+			     "table_schema, table_name), true, false, '')"
+			     "::text, E'\\n') FROM information_schema.tables "
+			     "WHERE table_schema = 'phasegate_ledger'");
+		ck_assert_ptr_nonnull(dump);
+		ck_assert_msg(rt_has(dump, "v2.0.0"),
+			      "the PostgreSQL ledger holds no release");
+		sink_add(s, "ledger", dump);
+		free(dump);
+	}
 
 	dump = rt_value(dsn, "SELECT string_agg(h::text, E'\\n') FROM "
 			     "phasegate.history h");
@@ -284,6 +322,18 @@ static void run_all(bool keyword_form)
 		{{"migrate", NULL}, 0, NULL},
 		{{"status", NULL}, 0, NULL},
 		{{"status", "--format", "json", NULL}, 0, NULL},
+		/* A release through the ledger, its webhook failing. */
+		{{"release", "v2.0.0", "--dry-run", NULL}, 0, NULL},
+		{{"release", "v2.0.0", NULL}, 0, NULL},
+		{{"release", "status", NULL}, 0, NULL},
+		{{"release", "status", "v2.0.0", "--format", "json", NULL},
+		 0,
+		 NULL},
+		{{"history", NULL}, 0, NULL},
+		{{"release", "report", "v2.0.0", "--html", "report.html", NULL},
+		 0,
+		 NULL},
+		{{"rollback", "v2.0.0", NULL}, 0, NULL},
 	};
 	/* A migration that fails in the database. */
 	static const struct step failing[] = {
@@ -299,6 +349,7 @@ static void run_all(bool keyword_form)
 		{{"status", NULL}, 3, NULL},
 		{{"status", "--format", "json", NULL}, 3, NULL},
 		{{"adopt", "--from", "golang-migrate", NULL}, 3, NULL},
+		{{"release", "v3.0.0", NULL}, 3, NULL},
 		{{"lint", NULL}, 0, NULL},
 	};
 
@@ -306,7 +357,8 @@ static void run_all(bool keyword_form)
 	make_password();
 	db = create_app_db();
 	dir = th_tmpdir();
-	write_project(dir);
+	write_project(dir, !keyword_form);
+	ck_assert_int_eq(setenv("PHG_SECRET_HOOK", HOOK_SECRET, 1), 0);
 	if (keyword_form) {
 		snprintf(good, sizeof(good),
 			 "host=127.0.0.1 port=%d dbname=%s user=app "
@@ -381,13 +433,55 @@ static void run_all(bool keyword_form)
 	/* The wrong password's failure says why, without either one. */
 	ck_assert(rt_has(s.all, "password authentication failed"));
 	ck_assert(rt_has(s.all, "nosuchdb"));
-	sink_server(&s, good);
+	sink_server(&s, good, !keyword_form);
 	sink_tree(&s, dir);
 	assert_no_password(&s);
+	assert_absent(&s, HOOK_SECRET);
 	free(s.all);
 	th_rmtree(dir);
 	free(dir);
 }
+
+/*
+ * A keyword DSN given as the ledger is refused: it would otherwise name an
+ * SQLite file after the password. Nothing is created, nothing printed.
+ */
+START_TEST(keyword_dsn_refused_as_ledger)
+{
+	char *dir = th_tmpdir(), *out = NULL, *err = NULL, dsn[256];
+	const char *argv[] = {"history", NULL};
+	struct sink s = {0};
+	DIR *d;
+	struct dirent *de;
+	int files = 0;
+
+	make_password();
+	snprintf(dsn, sizeof(dsn),
+		 "host=127.0.0.1 port=1 dbname=x user=app password='%s'",
+		 password);
+	set_dsn(dsn);
+	th_write_str(dir, "phasegate.yaml",
+		     "migrations: migrations\n"
+		     "state: ${PHG_SECRET_DSN}\n");
+	th_write_str(dir, "migrations/1_a.up.sql", "SELECT 1;\n");
+	ck_assert_int_eq(th_run(dir, argv, &out, &err), 2);
+	ck_assert_msg(rt_has(err, "keyword connection string"), "%s", err);
+	sink_add(&s, "out", out);
+	sink_add(&s, "err", err);
+	assert_no_password(&s);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		files += de->d_name[0] != '.';
+	closedir(d);
+	ck_assert_int_eq(files, 2); /* phasegate.yaml and migrations */
+	free(out);
+	free(err);
+	free(s.all);
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
 
 START_TEST(url_dsn_password_never_appears)
 {
@@ -408,6 +502,7 @@ static Suite *secrets_suite(void)
 
 	tcase_add_unchecked_fixture(tc, cluster_up, cluster_down);
 	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, keyword_dsn_refused_as_ledger);
 	tcase_add_test(tc, url_dsn_password_never_appears);
 	tcase_add_test(tc, keyword_dsn_password_never_appears);
 	suite_add_tcase(s, tc);

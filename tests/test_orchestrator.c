@@ -5,7 +5,9 @@
  * of a traffic step with an injected clock: a healthy step advances after
  * its hold, a trigger must hold for the sustain time, a blip shorter than
  * that does not roll back, missing data is never a breach, and active
- * connections are compared with the reading before the cutover.
+ * connections are compared with the reading before the cutover. Also the
+ * config's flags.unleash.rollout (at-done, with-traffic, or an error at its
+ * line and column).
  */
 #include <check.h>
 #include <stdio.h>
@@ -13,6 +15,8 @@
 #include <string.h>
 
 #include "orchestrator/orchestrator.h"
+
+#include "helpers.h"
 
 /* Seconds since the epoch of a UTC civil time (no timegm: not POSIX). */
 static time_t utc(int y, int mo, int d, int h, int mi)
@@ -456,6 +460,51 @@ START_TEST(test_hold_without_analysis)
 }
 END_TEST
 
+/* flags.unleash.rollout: at-done (default) or with-traffic; anything
+   else is refused at its line and column. */
+START_TEST(test_flags_rollout_config)
+{
+	static const char head[] = "release:\n"
+				   "  flags:\n"
+				   "    unleash:\n"
+				   "      url: http://127.0.0.1:4242\n"
+				   "      token: t\n"
+				   "      environment: production\n"
+				   "      features: [f]\n";
+	const char *tails[] = {"", "      rollout: at-done\n",
+			       "      rollout: with-traffic\n",
+			       "      rollout: sometimes\n"};
+	const enum phg_flag_rollout want[] = {PHG_ROLLOUT_AT_DONE,
+					      PHG_ROLLOUT_AT_DONE,
+					      PHG_ROLLOUT_WITH_TRAFFIC};
+	char *dir = th_tmpdir(), path[4200], text[1024];
+
+	snprintf(path, sizeof(path), "%s/phasegate.yaml", dir);
+	for (int i = 0; i < 4; i++) {
+		struct phg_config c;
+		struct phg_err err = {0};
+		int rc;
+
+		snprintf(text, sizeof(text), "%s%s", head, tails[i]);
+		th_write_str(dir, "phasegate.yaml", text);
+		rc = phg_config_load(path, &c, &err);
+		if (i < 3) {
+			ck_assert_msg(rc == 0, "%d: %s", i, err.msg);
+			ck_assert_int_eq(c.release.unleash.rollout, want[i]);
+			phg_config_release(&c);
+			continue;
+		}
+		ck_assert_int_eq(rc, PHG_ECONFIG);
+		ck_assert_msg(err.line == 8 && err.col == 16, "at %d:%d: %s",
+			      err.line, err.col, err.msg);
+		ck_assert_str_eq(err.msg, "'rollout' must be at-done or "
+					  "with-traffic, not 'sometimes'");
+	}
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *orchestrator_suite(void)
 {
 	Suite *s = suite_create("orchestrator");
@@ -466,6 +515,7 @@ static Suite *orchestrator_suite(void)
 	tcase_add_test(win, test_window_deny_local_date);
 	tcase_add_test(win, test_window_evening);
 	tcase_add_test(win, test_window_any_and_errors);
+	tcase_add_test(win, test_flags_rollout_config);
 	suite_add_tcase(s, win);
 	tcase_add_checked_fixture(an, cfg_up, cfg_down);
 	tcase_add_test(an, test_feed_healthy_and_breach);

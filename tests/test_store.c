@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -135,6 +136,48 @@ START_TEST(folder_or_empty_location_refused)
 }
 END_TEST
 
+/*
+ * Opening a ledger that is set up takes no write lock: while another
+ * connection holds SQLite's write lock (a driver in a step), a reader such
+ * as `release status` opens and reads at once instead of queueing.
+ */
+START_TEST(open_takes_no_write_lock)
+{
+	struct phg_err err = {0};
+	struct phg_store *s = NULL, *reader = NULL;
+	struct phg_store_release got = {0};
+	char *loc = sqlite_fresh();
+	sqlite3 *db = NULL;
+	long long id = 0;
+	bool found = false;
+	time_t t0;
+
+	ck_assert_msg(phg_store_open(loc, &s, &err) == 0, "%s", err.msg);
+	{
+		struct phg_store_release r = {
+			.environment = "e", .tag = "t", .target_slot = "blue"};
+
+		ck_assert(phg_store_release_create(s, &r, &id, &err) == 0);
+	}
+	ck_assert_int_eq(sqlite3_open(loc, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	t0 = time(NULL);
+	ck_assert_msg(phg_store_open(loc, &reader, &err) == 0, "%s", err.msg);
+	ck_assert(phg_store_release_get(reader, "e", "t", &got, &found, &err) ==
+		  0);
+	ck_assert(found);
+	/* The busy timeout is 10 s: a queued open would take that long. */
+	ck_assert_int_le(time(NULL) - t0, 2);
+	phg_store_release_release(&got);
+	phg_store_close(reader);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	phg_store_close(s);
+	free(loc);
+}
+END_TEST
+
 START_TEST(unreachable_url_keeps_the_password_out)
 {
 	/* Port 1 on loopback: nothing listens, the connection is refused. */
@@ -177,6 +220,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(own, dir_up, dir_down);
 	tcase_add_test(own, files_get_mode_0600_whatever_the_umask);
 	tcase_add_test(own, folder_or_empty_location_refused);
+	tcase_add_test(own, open_takes_no_write_lock);
 	tcase_add_test(own, unreachable_url_keeps_the_password_out);
 	suite_add_tcase(s, own);
 	return s;

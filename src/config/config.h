@@ -101,12 +101,20 @@ struct phg_nginx_settings {
 	long long timeout_ms;
 };
 
+/* When "release.flags.unleash" switches the flags on. */
+enum phg_flag_rollout {
+	PHG_ROLLOUT_AT_DONE,	 /* default: on at the region's done */
+	PHG_ROLLOUT_WITH_TRAFFIC /* each traffic step sets the flags'
+				    gradual rollout to its percentage */
+};
+
 /* "release.flags.unleash". */
 struct phg_unleash_settings {
 	struct phg_template url, token, environment, project;
 	char **features;
 	size_t nfeatures;
 	long long timeout_ms;
+	enum phg_flag_rollout rollout;
 };
 
 /*

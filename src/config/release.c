@@ -341,9 +341,9 @@ static bool placeholder_ok(const char *name, size_t n, bool *var)
 static int tmpl(struct rl *r, const char *key, const yaml_node_t *v,
 		struct phg_template *t)
 {
-	const char *s, *problem;
+	const char *s = NULL, *problem;
 	size_t pos = 0, start, len;
-	bool var;
+	bool var = false;
 	int rc = text(r, key, v, "a text", &s);
 
 	if (rc < 0)
@@ -1124,7 +1124,18 @@ static int load_unleash(struct rl *r, const yaml_node_t *v,
 			rc = tmpl(r, k, val, &u->project);
 		else if (!strcmp(k, "timeout"))
 			rc = duration(r, k, val, true, &u->timeout_ms);
-		else if (!strcmp(k, "features")) {
+		else if (!strcmp(k, "rollout")) {
+			rc = text(r, k, val, "at-done or with-traffic", &s);
+			if (rc == 0 && !strcmp(s, "at-done"))
+				u->rollout = PHG_ROLLOUT_AT_DONE;
+			else if (rc == 0 && !strcmp(s, "with-traffic"))
+				u->rollout = PHG_ROLLOUT_WITH_TRAFFIC;
+			else if (rc == 0)
+				return fail(r, val->start_mark,
+					    "'rollout' must be at-done or "
+					    "with-traffic, not %s",
+					    describe(val, buf, sizeof(buf)));
+		} else if (!strcmp(k, "features")) {
 			size_t n;
 
 			if (val->type != YAML_SEQUENCE_NODE ||
@@ -1155,8 +1166,8 @@ static int load_unleash(struct rl *r, const yaml_node_t *v,
 		} else
 			return unknown_key(r, kn, "unleash",
 					   "'url', 'token', 'environment', "
-					   "'project', 'features' and "
-					   "'timeout'");
+					   "'project', 'features', 'rollout' "
+					   "and 'timeout'");
 		if (rc < 0)
 			return rc;
 	}

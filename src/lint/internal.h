@@ -4,6 +4,8 @@
 #ifndef PHG_LINT_INTERNAL_H
 #define PHG_LINT_INTERNAL_H
 
+#include <stdint.h>
+
 #include "lint.h"
 
 struct lint_folder {
@@ -18,6 +20,14 @@ struct lint_folder {
 	size_t stop; /* migrations [0, stop) are read */
 	long only;   /* a file PATH: the one migration reported, or -1 */
 	enum phg_severity *severity; /* per registry entry */
+	/* The statement rules to call (on in this run), as bits of registry
+	   indexes: rule_words words per kind (PHG_KIND_COUNT of them), then
+	   the rules that look at every statement, then scratch space. */
+	uint64_t *rule_bits;
+	size_t rule_words;
+	/* The statement's columns, for the rules (room for columns_cap). */
+	struct phg_rule_column *columns;
+	size_t columns_cap;
 
 	struct phg_model model;
 	struct phg_gate gate;

@@ -20,6 +20,41 @@ static enum phg_severity rule_severity(const struct lint_folder *f, size_t i)
 	return f->severity[i];
 }
 
+/*
+ * Which statement rules each kind of statement calls (see rule_bits): a
+ * rule that declares kinds under each of them, one that declares none (or
+ * every rule, with opts.every_rule) under every statement. Rules that are
+ * off in this run are left out.
+ */
+static int route_rules(struct lint_folder *f, size_t n)
+{
+	size_t words = (n + 63) / 64;
+	uint64_t *bits = calloc((PHG_KIND_COUNT + 2) * words, sizeof(*bits));
+	uint64_t *every;
+
+	if (!bits)
+		return PHG_ENOMEM;
+	every = bits + PHG_KIND_COUNT * words;
+	for (size_t i = 0; i < n; i++) {
+		const struct phg_analyzer *a = phg_analyzers[i];
+		uint64_t bit = 1ull << (i % 64);
+
+		if (a->stage != PHG_STAGE_STATEMENT || !a->check_stmt ||
+		    f->severity[i] == PHG_SEV_OFF)
+			continue;
+		if (a->nkinds == 0 || f->opts->every_rule) {
+			every[i / 64] |= bit;
+			continue;
+		}
+		for (size_t k = 0; k < a->nkinds; k++)
+			if ((size_t)a->kinds[k] < PHG_KIND_COUNT)
+				bits[a->kinds[k] * words + i / 64] |= bit;
+	}
+	f->rule_bits = bits;
+	f->rule_words = words;
+	return 0;
+}
+
 static int resolve_severities(struct lint_folder *f, struct phg_err *err)
 {
 	const struct phg_config *cfg = f->opts->cfg;
@@ -53,7 +88,7 @@ static int resolve_severities(struct lint_folder *f, struct phg_err *err)
 				rs->id);
 		f->severity[i] = rs->severity;
 	}
-	return 0;
+	return route_rules(f, n);
 }
 
 static void rule_ctx(struct lint_folder *f, struct phg_rule_ctx *ctx)
@@ -68,6 +103,8 @@ static void rule_ctx(struct lint_folder *f, struct phg_rule_ctx *ctx)
 	ctx->postgres_version = cfg->postgres_version;
 	ctx->contract = cfg->contract;
 	ctx->runner = cfg->runner;
+	ctx->text = f->text;
+	ctx->text_len = f->text_len;
 }
 
 static int finish_gate(struct lint_folder *f)
@@ -95,6 +132,25 @@ static int finish_gate(struct lint_folder *f)
 }
 
 /*
+ * The registry index of a finding's rule (that of the NULL at the end if
+ * none). A rule's findings carry its own id: pointers are compared first
+ * (ids are unique), names only for the parser's findings.
+ */
+static size_t rule_index(const char *id)
+{
+	size_t a = 0;
+
+	while (phg_analyzers[a] && phg_analyzers[a]->id != id)
+		a++;
+	if (phg_analyzers[a])
+		return a;
+	for (a = 0; phg_analyzers[a]; a++)
+		if (strcmp(phg_analyzers[a]->id, id) == 0)
+			break;
+	return a;
+}
+
+/*
  * The parser reports its findings as errors; the config may lower or turn
  * off the ones it allows to (unanalyzable-statement).
  */
@@ -105,13 +161,10 @@ static void apply_parser_severities(struct lint_folder *f, size_t from)
 
 	for (size_t i = from; i < fs->n; i++) {
 		struct phg_finding *fi = &fs->items[i];
+		size_t a = rule_index(fi->rule);
 
-		for (size_t a = 0; phg_analyzers[a]; a++)
-			if (phg_analyzers[a]->id == fi->rule ||
-			    strcmp(phg_analyzers[a]->id, fi->rule) == 0) {
-				fi->severity = f->severity[a];
-				break;
-			}
+		if (phg_analyzers[a])
+			fi->severity = f->severity[a];
 		if (fi->severity != PHG_SEV_OFF)
 			fs->items[k++] = *fi;
 	}
@@ -169,6 +222,41 @@ static bool wrapped_in_transaction(const struct lint_folder *f)
 	return false;
 }
 
+/* The columns s declares, read once for every rule (ctx->columns). */
+static int read_columns(struct lint_folder *f, const struct phg_stmt *s,
+			struct phg_rule_ctx *ctx)
+{
+	size_t n = phg_rule_read_columns(s, f->columns, f->columns_cap);
+
+	if (n > f->columns_cap) {
+		size_t cap = n < 64 ? 64 : n;
+		struct phg_rule_column *c =
+			realloc(f->columns, cap * sizeof(*c));
+
+		if (!c)
+			return PHG_ENOMEM;
+		f->columns = c;
+		f->columns_cap = cap;
+		n = phg_rule_read_columns(s, f->columns, f->columns_cap);
+	}
+	ctx->columns = f->columns;
+	ctx->ncolumns = n;
+	return 0;
+}
+
+/* Adds the rules that look at statements of this kind to want. */
+static void add_kind_rules(const struct lint_folder *f, uint64_t *want,
+			   enum phg_kind kind)
+{
+	const uint64_t *bits;
+
+	if ((size_t)kind >= PHG_KIND_COUNT)
+		return;
+	bits = f->rule_bits + (size_t)kind * f->rule_words;
+	for (size_t w = 0; w < f->rule_words; w++)
+		want[w] |= bits[w];
+}
+
 /*
  * Runs the statement-stage rules on s. A statement inside a DO block
  * (inner) always runs in a transaction: the DO statement's own.
@@ -176,6 +264,8 @@ static bool wrapped_in_transaction(const struct lint_folder *f)
 static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s,
 			  bool inner)
 {
+	size_t words = f->rule_words;
+	uint64_t *want = f->rule_bits + (PHG_KIND_COUNT + 1) * words;
 	struct phg_rule_ctx ctx;
 	int rc = 0;
 
@@ -188,15 +278,24 @@ static int run_stmt_rules(struct lint_folder *f, const struct phg_stmt *s,
 		inner || s->in_transaction_block || wrapped_in_transaction(f);
 	ctx.prev = (const struct phg_stmt *const *)f->file_stmts.items;
 	ctx.nprev = f->file_stmts.n;
-	for (size_t i = 0; phg_analyzers[i] && rc == 0; i++) {
-		const struct phg_analyzer *a = phg_analyzers[i];
+	rc = read_columns(f, s, &ctx);
+	/* The rules that look at every statement, and those that look at
+	   the statement's kind or one of its actions' kinds: called in
+	   registry order. */
+	memcpy(want, f->rule_bits + PHG_KIND_COUNT * words,
+	       words * sizeof(*want));
+	add_kind_rules(f, want, s->kind);
+	for (size_t k = 0; k < s->nactions; k++)
+		add_kind_rules(f, want, s->actions[k].kind);
+	for (size_t w = 0; w < words && rc == 0; w++)
+		while (want[w] && rc == 0) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(want[w]);
+			const struct phg_analyzer *a = phg_analyzers[i];
 
-		if (a->stage != PHG_STAGE_STATEMENT || !a->check_stmt)
-			continue;
-		ctx.severity = rule_severity(f, i);
-		if (ctx.severity != PHG_SEV_OFF)
+			want[w] &= want[w] - 1;
+			ctx.severity = rule_severity(f, i);
 			rc = a->check_stmt(a, &ctx, s);
-	}
+		}
 	return rc;
 }
 
@@ -529,6 +628,8 @@ static void lint_folder_release(struct lint_folder *f)
 	free(f->reported);
 	free(f->lint_release);
 	free(f->severity);
+	free(f->rule_bits);
+	free(f->columns);
 }
 
 /*

@@ -25,6 +25,9 @@ struct phg_lint_opts {
 	const char *const *shipped;
 	size_t nshipped;
 	bool collect; /* keep what the runner needs in out->migrations */
+	/* Tests: call every statement rule on every statement, whatever
+	   kinds it declares (the findings must not change). */
+	bool every_rule;
 };
 
 /* One statement as the runner sends it. */

@@ -151,14 +151,13 @@ bool phg_model_has_index_on(const struct phg_model *m, const char *table_qname,
 		const struct phg_index *ix = m->indexes.vals[i];
 		size_t k;
 
-		if (!m->indexes.keys[i] || !ix ||
-		    !phg_streq(ix->table, table_qname) ||
-		    ix->ncolumns < ncolumns)
+		if (!m->indexes.keys[i] || !ix || ix->ncolumns < ncolumns)
 			continue;
+		/* Columns first: table names share their schema's prefix. */
 		for (k = 0; k < ncolumns; k++)
 			if (!phg_streq(ix->columns[k], columns[k]))
 				break;
-		if (k == ncolumns)
+		if (k == ncolumns && phg_streq(ix->table, table_qname))
 			return true;
 	}
 	return false;

@@ -76,7 +76,8 @@ static struct phg_column *column_add(struct replay *r, struct phg_table *t,
 				     const cJSON *coldef)
 {
 	const char *name = phg_field_str(coldef, "colname");
-	const cJSON *def = phg_coldef_default(coldef);
+	const cJSON *def = NULL, *it;
+	bool seen_default = false, not_null = false, generated = false;
 	struct phg_column *c;
 
 	if (!name)
@@ -90,13 +91,28 @@ static struct phg_column *column_add(struct replay *r, struct phg_table *t,
 	}
 	phg_type_read(phg_field(coldef, "typeName"), c);
 	c->type = phg_arena_strdup(r->m->arena, c->type ? c->type : "");
-	c->not_null = phg_coldef_has(coldef, "CONSTR_NOTNULL") ||
-		      phg_coldef_has(coldef, "CONSTR_PRIMARY");
+	/* Its constraints in one pass: the first DEFAULT's expression, NOT
+	   NULL or PRIMARY KEY, IDENTITY or GENERATED. */
+	cJSON_ArrayForEach(it, phg_field(coldef, "constraints"))
+	{
+		const cJSON *k = phg_node_get(it, "Constraint");
+		const char *type = phg_field_str(k, "contype");
+
+		if (!type)
+			continue;
+		if (!seen_default && strcmp(type, "CONSTR_DEFAULT") == 0) {
+			seen_default = true;
+			def = phg_field(k, "raw_expr");
+		}
+		not_null |= strcmp(type, "CONSTR_NOTNULL") == 0 ||
+			    strcmp(type, "CONSTR_PRIMARY") == 0;
+		generated |= strcmp(type, "CONSTR_IDENTITY") == 0 ||
+			     strcmp(type, "CONSTR_GENERATED") == 0;
+	}
+	c->not_null = not_null;
 	c->has_default = (def && !phg_field_bool(phg_node_get(def, "A_Const"),
 						 "isnull")) ||
-			 phg_coldef_has(coldef, "CONSTR_IDENTITY") ||
-			 phg_coldef_has(coldef, "CONSTR_GENERATED") ||
-			 phg_coldef_is_serial(coldef);
+			 generated || phg_coldef_is_serial(coldef);
 	c->origin = r->release;
 	return c;
 }

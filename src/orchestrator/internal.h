@@ -52,7 +52,10 @@ struct orch {
 	bool have_lease;
 	struct or_renewer *renewer;
 	long long rel_id;
-	long long last_renew;
+	long long last_renew; /* monotonic ms before the last good renewal */
+	bool lost;	      /* the lease is another's: act and record
+				 nothing more */
+	char lost_msg[sizeof(((struct phg_err *)0)->msg)];
 	struct or_step *plan;
 	size_t nplan;
 	struct phg_err *err;
@@ -85,12 +88,25 @@ int or_green_pct(const char *target, int pct);
 int or_set_weights(struct orch *r, const struct phg_region *reg,
 		   const char *target, int new_pct, struct phg_err *err);
 
-/* Switches the feature flags on or off (when configured); failures are
-   recorded and printed, never fatal. */
-void or_flags(struct orch *r, const struct phg_region *reg, bool on);
+/* Switches the feature flags (when configured): pct < 0 off; else on,
+   and with `rollout: with-traffic` their gradual rollout set to pct
+   first. Failures are recorded and printed, never fatal. */
+void or_flags(struct orch *r, const struct phg_region *reg, int pct);
 
 /* Posts a notification (when configured); failures are logged only. */
 void or_notify(struct orch *r, const char *event, const char *text);
+
+/*
+ * Whether the driver may still act: 0 when the lease is surely ours (a
+ * renewal succeeded less than half the ttl ago, else one is made now,
+ * retrying a ledger that does not answer until the ttl runs out);
+ * PHG_ERUNTIME with err naming the new holder when it was taken over (or
+ * could not be renewed within the ttl): then r->lost is set and the driver
+ * must stop before any provider call, migration or ledger write.
+ */
+int or_guard(struct orch *r, struct phg_err *err);
+/* Whether the lease is known lost (no ledger call). */
+bool or_lost(struct orch *r);
 
 /* Renews the lease when due and reports an abort request (1). */
 int or_tick(struct orch *r, struct phg_err *err);

@@ -21,10 +21,13 @@ int phg_orch_open_store(const struct phg_config *cfg, bool must_exist,
 	int rc = phg_config_state_location(cfg, &loc, err);
 
 	*s = NULL;
-	if (rc < 0)
+	if (rc == 0)
+		rc = phg_store_check_location(loc, err);
+	if (rc < 0) {
+		free(loc);
 		return rc;
-	if (must_exist && !phg_has_prefix(loc, "postgres://") &&
-	    !phg_has_prefix(loc, "postgresql://") && stat(loc, &st) < 0) {
+	}
+	if (must_exist && !phg_store_is_postgres(loc) && stat(loc, &st) < 0) {
 		free(loc);
 		return 0;
 	}
@@ -140,7 +143,6 @@ static int walk(struct orch *r, enum phg_orch_outcome *outcome, char *why,
 			continue;
 		rc = or_tick(r, r->err);
 		if (rc > 0) {
-			rc = 0;
 			if (s->reg && s->kind != OR_CONTRACT &&
 			    s->kind != OR_SOAK) {
 				rc = roll_back(r, s->reg, PHG_REL_ABORTED,
@@ -164,6 +166,11 @@ static int walk(struct orch *r, enum phg_orch_outcome *outcome, char *why,
 		if (rc < 0)
 			goto out;
 		res = or_act(r, s, sid);
+		/* A driver whose lease was taken over records nothing more:
+		   the new holder owns the release now. */
+		rc = or_guard(r, r->err);
+		if (rc < 0)
+			goto out;
 		switch (res) {
 		case OR_OK:
 		case OR_SKIPPED:
@@ -419,8 +426,15 @@ static void print_plan(struct orch *r)
 			free(t);
 			break;
 		case OR_TRAFFIC:
-			or_say(r, "  %2zu %-10s new slot %d%%, hold %lld ms%s",
-			       i, s->name, s->weight, rs->hold_ms,
+			or_say(r,
+			       "  %2zu %-10s new slot %d%%%s, hold %lld ms%s",
+			       i, s->name, s->weight,
+			       rs->have_unleash &&
+					       rs->unleash.rollout ==
+						       PHG_ROLLOUT_WITH_TRAFFIC
+				       ? ", feature flags' rollout too"
+				       : "",
+			       rs->hold_ms,
 			       phg_analysis_enabled(rs)
 				       ? ", analysis every interval"
 				       : ", no analysis (no prometheus "

@@ -147,6 +147,9 @@ int or_set_weights(struct orch *r, const struct phg_region *reg,
 		&ng->binary,   &ng->prefix, &ng->conf, &ng->upstream_file,
 		&ng->upstream, &ng->blue,   &ng->green};
 
+	rc = or_guard(r, err);
+	if (rc < 0)
+		return rc;
 	if (r->rs->have_nginx) {
 		struct phg_nginx lb;
 
@@ -181,15 +184,16 @@ int or_set_weights(struct orch *r, const struct phg_region *reg,
 	return rc;
 }
 
-void or_flags(struct orch *r, const struct phg_region *reg, bool on)
+void or_flags(struct orch *r, const struct phg_region *reg, int pct)
 {
 	const struct phg_unleash_settings *us = &r->rs->unleash;
 	char *url = NULL, *token = NULL, *env = NULL, *project = NULL;
 	struct phg_call_ctx ctx = {.release = r->o->tag, .step = ""};
 	struct phg_err e = {0};
+	const char *what = pct < 0 ? "off" : pct >= 100 ? "on" : "rollout";
 	int rc = 0;
 
-	if (!r->rs->have_unleash)
+	if (!r->rs->have_unleash || or_guard(r, &e) < 0)
 		return;
 	rc = render(r, &us->url, reg, "", "", 0, true, &url, &e);
 	if (rc == 0)
@@ -206,22 +210,32 @@ void or_flags(struct orch *r, const struct phg_region *reg, bool on)
 					.project = project,
 					.environment = env,
 					.timeout_ms = us->timeout_ms};
+		char d[256];
 
-		rc = on ? phg_unleash_enable(&u, us->features[i], &ctx, &e)
-			: phg_unleash_disable(&u, us->features[i], &ctx, &e);
-		if (rc == 0) {
-			char d[256];
-
+		/* With the rollout following the traffic, the flag is on
+		   with its gradual rollout at the step's percentage (100 at
+		   done, so that "on" means everyone). */
+		if (pct < 0)
+			rc = phg_unleash_disable(&u, us->features[i], &ctx, &e);
+		else if (us->rollout == PHG_ROLLOUT_WITH_TRAFFIC)
+			rc = phg_unleash_rollout(&u, us->features[i], pct, &ctx,
+						 &e);
+		if (rc == 0 && pct >= 0)
+			rc = phg_unleash_enable(&u, us->features[i], &ctx, &e);
+		if (rc < 0)
+			break;
+		if (pct >= 0 && us->rollout == PHG_ROLLOUT_WITH_TRAFFIC)
+			snprintf(d, sizeof(d), "%s on, rollout %d%%",
+				 us->features[i], pct);
+		else
 			snprintf(d, sizeof(d), "%s %s", us->features[i],
-				 on ? "on" : "off");
-			or_say(r, "  flag %s", d);
-			phg_store_event_add(r->st, r->rel_id, reg->name, "flag",
-					    d, &e);
-		}
+				 pct < 0 ? "off" : "on");
+		or_say(r, "  flag %s", d);
+		phg_store_event_add(r->st, r->rel_id, reg->name, "flag", d, &e);
 	}
 	if (rc < 0) {
-		or_say(r, "  warning: feature flags not switched %s: %s",
-		       on ? "on" : "off", e.msg);
+		or_say(r, "  warning: feature flags not switched %s: %s", what,
+		       e.msg);
 		struct phg_err e2 = {0};
 		phg_store_event_add(r->st, r->rel_id, reg->name, "flag-error",
 				    e.msg, &e2);
@@ -238,7 +252,7 @@ void or_notify(struct orch *r, const char *event, const char *text)
 	struct phg_err e = {0};
 	char *url = NULL;
 
-	if (!r->rs->webhook.text)
+	if (!r->rs->webhook.text || or_guard(r, &e) < 0)
 		return;
 	if (render(r, &r->rs->webhook, NULL, "", "", 0, true, &url, &e) == 0) {
 		struct phg_webhook w = {
@@ -260,6 +274,18 @@ void or_notify(struct orch *r, const char *event, const char *text)
 
 /* ---- lease and abort requests ------------------------------------------- */
 
+/*
+ * The lease is ours for ttl after the last renewal that succeeded: nobody
+ * can take it over before it is that old on the ledger's clock. So the
+ * time taken just before issuing a renewal that succeeded (last_ok) tells
+ * how long the driver may act without asking the ledger again: it acts
+ * freely for half the ttl after it (a margin for clock rates), and beyond
+ * that it renews synchronously first. A renewal that finds another holder
+ * means the lease was taken over: the driver stops at once and records
+ * nothing more. A renewal that fails for another reason (the ledger
+ * unreachable for a moment) is retried until last_ok + ttl; only then does
+ * the driver stop, since from then on another process may drive.
+ */
 struct or_renewer {
 	pthread_t thread;
 	pthread_mutex_t mu;
@@ -267,30 +293,114 @@ struct or_renewer {
 	bool stop;
 	struct phg_store *st; /* its own connection */
 	const char *env, *holder;
-	long long every_ms;
+	long long every_ms, ttl_ms;
+	/* Shared with the driver's thread, under mu. */
+	long long last_ok; /* monotonic ms before the last good renewal */
+	bool lost;
+	char lost_msg[sizeof(((struct phg_err *)0)->msg)];
 };
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * One renewal attempt on st. Returns 0 (renewed), 1 (transient failure:
+ * retry), or -1 (the lease is someone else's now, or nobody's: msg says
+ * who holds it).
+ */
+static int renew_once(struct phg_store *st, const char *env, const char *holder,
+		      char *msg, size_t msg_size)
+{
+	struct phg_store_lease_info li = {0};
+	struct phg_err e = {0}, e2 = {0};
+	bool found = false;
+	int rc = phg_store_lease_renew(st, env, holder, &e);
+
+	if (rc == 0)
+		return 0;
+	/* Is it another holder's now, or was the ledger just not there? */
+	if (phg_store_lease_get(st, env, &li, &found, &e2) < 0)
+		return 1;
+	rc = found && phg_streq(li.holder, holder) ? 1 : -1;
+	if (rc < 0)
+		snprintf(msg, msg_size,
+			 "release lease of environment '%s' taken over by "
+			 "'%s': this process ('%s') stops without acting or "
+			 "recording further",
+			 env, found && li.holder ? li.holder : "nobody",
+			 holder);
+	phg_store_lease_info_release(&li);
+	return rc;
+}
+
+/* Retries wait on the real clock: the lease's ttl is real time. */
+static void real_sleep(long long ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000),
+			      .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void set_lost(struct or_renewer *w, const char *msg)
+{
+	if (w->lost)
+		return;
+	w->lost = true;
+	snprintf(w->lost_msg, sizeof(w->lost_msg), "%s", msg);
+}
 
 static void *renew_loop(void *arg)
 {
 	struct or_renewer *w = arg;
+	long long wait_ms = w->every_ms;
 
 	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
+	while (!w->stop && !w->lost) {
 		struct timespec ts;
-		struct phg_err e = {0};
+		char msg[sizeof(w->lost_msg)] = "";
+		long long before;
+		int rc;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)(w->every_ms / 1000);
-		ts.tv_nsec += (long)(w->every_ms % 1000) * 1000000L;
+		ts.tv_sec += (time_t)(wait_ms / 1000);
+		ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
-		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT &&
-		    !w->stop) {
-			pthread_mutex_unlock(&w->mu);
-			phg_store_lease_renew(w->st, w->env, w->holder, &e);
-			pthread_mutex_lock(&w->mu);
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != ETIMEDOUT ||
+		    w->stop || w->lost)
+			continue;
+		pthread_mutex_unlock(&w->mu);
+		before = mono_ms();
+		rc = renew_once(w->st, w->env, w->holder, msg, sizeof(msg));
+		pthread_mutex_lock(&w->mu);
+		wait_ms = w->every_ms;
+		if (rc == 0) {
+			if (before > w->last_ok)
+				w->last_ok = before;
+		} else if (rc < 0) {
+			set_lost(w, msg);
+		} else if (mono_ms() >= w->last_ok + w->ttl_ms) {
+			snprintf(msg, sizeof(msg),
+				 "release lease of environment '%s' not "
+				 "renewed for %lld ms (the ledger did not "
+				 "answer): another process may drive now, so "
+				 "this one stops",
+				 w->env, w->ttl_ms);
+			set_lost(w, msg);
+		} else {
+			/* Transient: try again soon, within the ttl. */
+			wait_ms = w->ttl_ms / 10 > 0 ? w->ttl_ms / 10 : 1;
+			if (wait_ms > 500)
+				wait_ms = 500;
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -310,10 +420,14 @@ static void renewer_start(struct orch *r)
 	}
 	w->env = r->cfg->environment;
 	w->holder = r->holder;
+	w->ttl_ms = r->rs->lease_ttl_ms;
 	w->every_ms = r->rs->lease_ttl_ms / 4 > 0 ? r->rs->lease_ttl_ms / 4 : 1;
+	w->last_ok = r->last_renew;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pthread_create(&w->thread, NULL, renew_loop, w) != 0) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
 		phg_store_close(w->st);
 		free(w);
 		return;
@@ -345,17 +459,19 @@ int or_lease(struct orch *r)
 	char *taken = NULL;
 	int rc;
 	struct timespec ts;
+	long long before;
 
 	gethostname(host, sizeof(host) - 1);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(r->holder, sizeof(r->holder), "%s:%ld:%lx", host,
 		 (long)getpid(), (unsigned long)(ts.tv_nsec ^ ts.tv_sec));
+	before = mono_ms();
 	rc = phg_store_lease_acquire(r->st, r->cfg->environment, r->holder,
 				     r->rs->lease_ttl_ms, &taken, r->err);
 	if (rc < 0)
 		return rc;
 	r->have_lease = true;
-	r->last_renew = or_now(r);
+	r->last_renew = before;
 	renewer_start(r);
 	if (taken) {
 		or_say(r, "took over the stale lease of '%s'", taken);
@@ -369,10 +485,96 @@ void or_unlease(struct orch *r)
 	struct phg_err e = {0};
 
 	renewer_stop(r);
-	if (r->have_lease)
+	/* A lost lease is not ours to release. */
+	if (r->have_lease && !r->lost)
 		phg_store_lease_release(r->st, r->cfg->environment, r->holder,
 					&e);
 	r->have_lease = false;
+}
+
+/* Marks the lease lost: err says so, the driver records nothing more. */
+static int lost(struct orch *r, const char *msg, struct phg_err *err)
+{
+	if (!r->lost) {
+		r->lost = true;
+		snprintf(r->lost_msg, sizeof(r->lost_msg), "%s", msg);
+	}
+	/* The first error wins, except that losing the lease is the reason
+	   the release stops, whatever failed on the way. */
+	memset(err, 0, sizeof(*err));
+	phg_err_set(err, PHG_ERUNTIME, "%s", r->lost_msg);
+	if (err != r->err && !r->err->code)
+		phg_err_set(r->err, PHG_ERUNTIME, "%s", r->lost_msg);
+	return PHG_ERUNTIME;
+}
+
+bool or_lost(struct orch *r)
+{
+	struct or_renewer *w = r->renewer;
+
+	if (r->lost)
+		return true;
+	if (!w)
+		return false;
+	pthread_mutex_lock(&w->mu);
+	if (w->lost) {
+		r->lost = true;
+		snprintf(r->lost_msg, sizeof(r->lost_msg), "%s", w->lost_msg);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return r->lost;
+}
+
+int or_guard(struct orch *r, struct phg_err *err)
+{
+	struct or_renewer *w = r->renewer;
+	long long last, ttl = r->rs->lease_ttl_ms, delay = 20;
+	char msg[sizeof(r->lost_msg)] = "";
+
+	if (!r->have_lease)
+		return 0;
+	if (or_lost(r))
+		return lost(r, r->lost_msg, err);
+	if (w) {
+		pthread_mutex_lock(&w->mu);
+		if (w->last_ok > r->last_renew)
+			r->last_renew = w->last_ok;
+		pthread_mutex_unlock(&w->mu);
+	}
+	last = r->last_renew;
+	if (mono_ms() - last < ttl / 2)
+		return 0;
+	/* Not sure any more: ask the ledger before acting. */
+	for (;;) {
+		long long before = mono_ms();
+		int rc = renew_once(r->st, r->cfg->environment, r->holder, msg,
+				    sizeof(msg));
+
+		if (rc == 0) {
+			r->last_renew = before;
+			if (w) {
+				pthread_mutex_lock(&w->mu);
+				if (before > w->last_ok)
+					w->last_ok = before;
+				pthread_mutex_unlock(&w->mu);
+			}
+			return 0;
+		}
+		if (rc < 0)
+			return lost(r, msg, err);
+		if (mono_ms() + delay >= last + ttl) {
+			snprintf(msg, sizeof(msg),
+				 "release lease of environment '%s' not "
+				 "renewed for %lld ms (the ledger did not "
+				 "answer): another process may drive now, so "
+				 "this one stops",
+				 r->cfg->environment, ttl);
+			return lost(r, msg, err);
+		}
+		real_sleep(delay);
+		if (delay < 500)
+			delay *= 2;
+	}
 }
 
 int or_tick(struct orch *r, struct phg_err *err)
@@ -382,19 +584,16 @@ int or_tick(struct orch *r, struct phg_err *err)
 	bool abort = false;
 	int rc;
 
-	if (r->have_lease &&
-	    or_now(r) - r->last_renew >= r->rs->lease_ttl_ms / 4) {
-		rc = phg_store_lease_renew(r->st, r->cfg->environment,
-					   r->holder, err);
-		if (rc < 0)
-			return rc;
-		r->last_renew = or_now(r);
-	}
-	if (!r->rel_id)
-		return 0;
-	rc = phg_store_event_list(r->st, r->rel_id, &ev, &n, err);
+	rc = or_guard(r, err);
 	if (rc < 0)
 		return rc;
+	if (!r->rel_id)
+		return 0;
+	/* A poll the ledger did not answer is missed, not fatal: the next
+	   one sees the request, and the lease is the guard's business. */
+	if (phg_store_event_list(r->st, r->rel_id, &ev, &n,
+				 &(struct phg_err){0}) < 0)
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (phg_streq(ev[i].kind, "abort"))
 			abort = true;
@@ -482,6 +681,8 @@ static enum or_result do_migrate(struct orch *r, const struct or_step *s)
 	else if (r->cfg->contract == PHG_CONTRACT_AFTER_CUTOVER)
 		ro.phases = PHG_PHASE_BIT(PHG_PHASE_EXPAND) |
 			    PHG_PHASE_BIT(PHG_PHASE_BACKFILL);
+	if (or_guard(r, r->err) < 0)
+		return OR_HALT;
 	rc = phg_runner_migrate(&ro, &res, &e);
 	if (rc == 0 && !res.refused)
 		snprintf(r->detail, sizeof(r->detail),
@@ -532,6 +733,8 @@ static enum or_result do_action(struct orch *r, const struct or_step *s,
 		for (size_t i = 0; i < a->argc && rc == 0; i++)
 			rc = render(r, &a->argv[i], s->reg, target, step, 0,
 				    true, &argv[i], &e);
+		if (rc == 0)
+			rc = or_guard(r, &e);
 		if (rc == 0) {
 			cmd.argv = argv;
 			cmd.timeout_ms = a->timeout_ms;
@@ -576,6 +779,8 @@ static enum or_result do_action(struct orch *r, const struct or_step *s,
 	for (size_t i = 0; rc == 0 && headers && i < a->nheaders; i++)
 		rc = render(r, &a->headers[i], s->reg, target, step, 0, true,
 			    &headers[i], &e);
+	if (rc == 0 && headers)
+		rc = or_guard(r, &e);
 	if (rc == 0 && headers) {
 		struct phg_http_check chk = {
 			.req = {.method = method,
@@ -654,6 +859,9 @@ static void on_eval(void *ctx, long long elapsed_ms,
 	struct tctx *t = ctx;
 	char line[512], a[32], b[32];
 	size_t used = 0;
+	struct phg_err ge = {0};
+	/* Readings are recorded only while the lease is surely ours. */
+	bool record = or_guard(t->r, &ge) == 0;
 
 	dur_text(elapsed_ms, a, sizeof(a));
 	dur_text(t->hold_ms, b, sizeof(b));
@@ -684,7 +892,8 @@ static void on_eval(void *ctx, long long elapsed_ms,
 			.value = rd->value[m],
 			.breached = breached[m],
 			.weight = t->green};
-		phg_store_reading_add(t->r->st, t->r->rel_id, &rr, &e);
+		if (record)
+			phg_store_reading_add(t->r->st, t->r->rel_id, &rr, &e);
 	}
 	or_say(t->r, "%s", line);
 }
@@ -788,6 +997,8 @@ static enum or_result do_traffic(struct orch *r, const struct or_step *s,
 	}
 	or_say(r, "  traffic: %s %d%%, %s %d%%", target, s->weight,
 	       or_other(target), 100 - s->weight);
+	if (r->rs->unleash.rollout == PHG_ROLLOUT_WITH_TRAFFIC)
+		or_flags(r, s->reg, s->weight);
 	h = (struct phg_hold){.analysis = &an,
 			      .hold_ms = r->rs->hold_ms,
 			      .interval_ms = r->rs->interval_ms,
@@ -879,11 +1090,14 @@ enum or_result or_act(struct orch *r, const struct or_step *s,
 	case OR_TRAFFIC:
 		return do_traffic(r, s, target);
 	case OR_DONE:
-		rc = phg_store_set_live_slot(r->st, r->cfg->environment,
-					     s->reg->name, target, r->err);
+		rc = or_guard(r, r->err);
+		if (rc == 0)
+			rc = phg_store_set_live_slot(r->st, r->cfg->environment,
+						     s->reg->name, target,
+						     r->err);
 		if (rc < 0)
 			return OR_HALT;
-		or_flags(r, s->reg, true);
+		or_flags(r, s->reg, 100);
 		snprintf(r->detail, sizeof(r->detail),
 			 "live slot %s, %s on standby", target,
 			 or_other(target));
@@ -906,7 +1120,7 @@ int or_rollback_region(struct orch *r, const struct phg_region *reg,
 		return rc;
 	or_say(r, "  rollback %s: traffic 100%% to %s", reg->name,
 	       or_other(target));
-	or_flags(r, reg, false);
+	or_flags(r, reg, -1);
 	rc = phg_store_step_begin(r->st, r->rel_id, reg->name, "rollback",
 				  (int)r->nplan, &sid, err);
 	if (rc == 0)

@@ -346,8 +346,8 @@ static int join_atomic(const char *input, size_t inlen, bool whole_input,
 		return i;
 	for (int j = i + 1; j < sp->n_stmts && j <= i + PHG_ATOMIC_MAX_PIECES;
 	     j++) {
-		size_t end = (size_t)(sp->stmts[j]->stmt_location +
-				      sp->stmts[j]->stmt_len);
+		size_t end = (size_t)sp->stmts[j]->stmt_location +
+			     (size_t)sp->stmts[j]->stmt_len;
 		bool last = end >= inlen || input[end] != ';';
 		int rc;
 

@@ -35,6 +35,21 @@ void pv_scrub(char *buf, const char *secret)
 	}
 }
 
+void pv_scrub_headers(char *buf, const char *const *headers)
+{
+	for (size_t i = 0; buf && headers && headers[i]; i++) {
+		const char *v = strchr(headers[i], ':'), *cred;
+
+		if (!v)
+			continue;
+		v += strspn(v + 1, " \t") + 1;
+		pv_scrub(buf, v);
+		cred = strchr(v, ' ');
+		if (cred)
+			pv_scrub(buf, cred + strspn(cred, " \t"));
+	}
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -405,6 +420,7 @@ int phg_http_check_run(const struct phg_http_check *chk,
 		why[0] = '\0';
 	pv_url_display(chk->req.url, false, shown, sizeof(shown));
 	rc = phg_http_do(&chk->req, ctx, &res, &e);
+	pv_scrub_headers(e.msg, chk->req.headers);
 	if (rc == PHG_ENOMEM || rc == PHG_ECONFIG)
 		return phg_err_set(err, rc, "%s", e.msg);
 	if (rc < 0) {
@@ -425,6 +441,8 @@ int phg_http_check_run(const struct phg_http_check *chk,
 		snprintf(why, why_size, "%s %s answered %ld in %lld ms", method,
 			 shown, res.status, res.ms);
 	}
+	if (why_size)
+		pv_scrub_headers(why, chk->req.headers);
 	phg_http_response_release(&res);
 	return 0;
 }

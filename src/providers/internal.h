@@ -27,6 +27,13 @@ void pv_scrub(char *buf, const char *secret);
 /* Removes url's userinfo password and user from buf (pv_scrub). */
 void pv_scrub_url(char *buf, const char *url);
 
+/*
+ * Removes every request header's value from buf (pv_scrub), and the
+ * credential after an "Authorization: <scheme> " prefix on its own: a
+ * server that echoes the request must not put a token into a message.
+ */
+void pv_scrub_headers(char *buf, const char *const *headers);
+
 /* Default timeout of a provider call when the config gives none. */
 #define PV_DEFAULT_TIMEOUT_MS 10000LL
 

@@ -142,6 +142,8 @@ int phg_prometheus_query(const struct phg_prometheus *p, const char *promql,
 nomem:
 	rc = phg_err_set(err, PHG_ENOMEM, "out of memory");
 out:
+	if (rc < 0)
+		pv_scrub_headers(err->msg, p->headers);
 	cJSON_Delete(root);
 	phg_http_response_release(&res);
 	curl_free(esc);

@@ -320,20 +320,24 @@ static int json_finding(struct phg_buf *b, const struct phg_lint_result *r,
 {
 	int rc = phg_buf_puts(b, "{\"rule\":");
 
+	/* Pieces and numbers rather than printf: one finding per line of a
+	   large report. */
 	rc = rc ? rc : phg_buf_json_str(b, f->rule);
-	rc = rc ? rc
-		: phg_buf_printf(b, ",\"severity\":\"%s\",\"file\":",
-				 phg_severity_name(f->severity));
+	rc = rc ? rc : phg_buf_puts(b, ",\"severity\":\"");
+	rc = rc ? rc : phg_buf_puts(b, phg_severity_name(f->severity));
+	rc = rc ? rc : phg_buf_puts(b, "\",\"file\":");
 	rc = rc ? rc : phg_buf_json_str(b, f->file);
-	rc = rc ? rc
-		: phg_buf_printf(b, ",\"line\":%d,\"column\":%d,\"message\":",
-				 f->line, f->col);
+	rc = rc ? rc : phg_buf_puts(b, ",\"line\":");
+	rc = rc ? rc : phg_buf_int(b, f->line);
+	rc = rc ? rc : phg_buf_puts(b, ",\"column\":");
+	rc = rc ? rc : phg_buf_int(b, f->col);
+	rc = rc ? rc : phg_buf_puts(b, ",\"message\":");
 	rc = rc ? rc : phg_buf_json_str(b, f->message);
 	rc = rc ? rc : phg_buf_puts(b, ",\"help\":");
 	rc = rc ? rc : phg_buf_json_str(b, f->help);
 	rc = rc ? rc
-		: phg_buf_printf(b, ",\"suppressed\":%s",
-				 f->suppressed ? "true" : "false");
+		: phg_buf_puts(b, f->suppressed ? ",\"suppressed\":true"
+						: ",\"suppressed\":false");
 	if (rc == 0 && r->stats)
 		rc = phg_report_json_stats(b, f);
 	return rc ? rc : phg_buf_puts(b, "}");

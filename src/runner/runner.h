@@ -157,6 +157,28 @@ int phg_runner_status(const struct phg_runner_opts *opts,
 		      struct phg_err *err);
 void phg_runner_status_free(struct phg_region_status *st, size_t n);
 
+/* The history rows a release wrote in one region (`release report`). */
+struct phg_release_history {
+	const char *region; /* borrowed from the config */
+	bool reachable;
+	char error[1024];	      /* when not reachable */
+	struct phg_history_row *rows; /* rows whose release is the tag, in
+					 the order they started */
+	size_t nrows;
+};
+
+/*
+ * Reads, in every region that is not a replica (in config order), the
+ * history rows whose release is tag; touches nothing (no table created,
+ * no lock). *out is an array of n entries freed with
+ * phg_runner_release_history_free. An unreachable region is reported in
+ * its entry; errors are PHG_ECONFIG (a ${NAME} not set) and PHG_ENOMEM.
+ */
+int phg_runner_release_history(const struct phg_config *cfg, const char *tag,
+			       struct phg_release_history **out, size_t *n,
+			       struct phg_err *err);
+void phg_runner_release_history_free(struct phg_release_history *h, size_t n);
+
 /* The tools whose history `adopt` reads. */
 enum phg_adopt_tool {
 	PHG_ADOPT_PRISMA,	  /* _prisma_migrations */

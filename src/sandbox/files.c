@@ -132,7 +132,8 @@ int sbx_write_app_conf(const struct sbx_state *st, const struct sbx_region *r,
 		 "http {\n"
 		 "    default_type text/plain;\n"
 		 "    keepalive_timeout 5s;\n"
-		 "    log_format slot '$time_iso8601 $status $request_uri';\n",
+		 "    log_format slot '$time_iso8601 $msec $status "
+		 "$request_uri';\n",
 		 r->name, app, app);
 	rc = rc ? rc : put(&b, TEMP_PATHS("%s"), app, app, app, app, app);
 	rc = rc ? rc

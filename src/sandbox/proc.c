@@ -523,7 +523,13 @@ int sbx_write_file(const char *path, const char *data, struct phg_err *err)
 	if (!f)
 		return phg_err_set(err, PHG_EIO, "cannot write '%s': %s", tmp,
 				   strerror(errno));
-	if (fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+	if (fwrite(data, 1, len, f) != len) {
+		fclose(f);
+		remove(tmp);
+		return phg_err_set(err, PHG_EIO, "cannot write '%s': %s", tmp,
+				   strerror(errno));
+	}
+	if (fclose(f) != 0) {
 		remove(tmp);
 		return phg_err_set(err, PHG_EIO, "cannot write '%s': %s", tmp,
 				   strerror(errno));
@@ -538,13 +544,14 @@ int sbx_write_file(const char *path, const char *data, struct phg_err *err)
 
 void sbx_file_tail(const char *path, char *out, size_t size)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f;
 	long end;
 	size_t n;
 
 	if (size == 0)
 		return;
 	out[0] = '\0';
+	f = fopen(path, "r");
 	if (!f)
 		return;
 	if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) > 0) {

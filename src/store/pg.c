@@ -117,8 +117,8 @@ static int pq_exec(void *impl, const char *sql, size_t nparams,
 		   const char *what, struct phg_err *err)
 {
 	struct pq *c = impl;
-	Oid types[16];
-	const char *vals[16];
+	Oid types[16] = {0};
+	const char *vals[16] = {NULL};
 	char bufs[16][64];
 	PGresult *res;
 	int rc = 0;

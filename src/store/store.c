@@ -417,12 +417,45 @@ static const char *const schema_ddl[] = {
  * table, then either the tables of a fresh ledger or a check that the
  * ledger's version is one this build reads.
  */
+/*
+ * Reads the schema version without a transaction, so opening a ledger that
+ * is already set up takes no write lock (SQLite's BEGIN IMMEDIATE would
+ * make every `release status` queue behind the running driver). Returns 0
+ * and *version, or -1 when there is no version table yet (nothing set).
+ */
+static int schema_version_read(struct phg_store *s, long long *version)
+{
+	struct st_rows rows;
+	struct phg_err scratch = {0};
+
+	if (q(s, "SELECT max(version) FROM schema_version", 0, NULL, &rows,
+	      "cannot read the schema version", &scratch) < 0)
+		return -1;
+	*version = cell_ll(&rows, 0, 0);
+	st_rows_release(&rows);
+	return 0;
+}
+
+static int schema_newer(const struct phg_store *s, long long version,
+			struct phg_err *err)
+{
+	return phg_err_set(err, PHG_ERUNTIME,
+			   "ledger '%s' has schema version %lld, newer than "
+			   "this phasegate's %d: use a newer phasegate",
+			   s->where, version, PHG_STORE_SCHEMA_VERSION);
+}
+
 static int schema(struct phg_store *s, struct phg_err *err)
 {
 	struct st_rows rows;
 	long long version;
 	int rc;
 
+	if (schema_version_read(s, &version) == 0 &&
+	    version >= PHG_STORE_SCHEMA_VERSION)
+		return version > PHG_STORE_SCHEMA_VERSION
+			       ? schema_newer(s, version, err)
+			       : 0;
 	rc = begin(s, err);
 	if (rc < 0)
 		return rc;
@@ -445,11 +478,7 @@ static int schema(struct phg_store *s, struct phg_err *err)
 	version = cell_ll(&rows, 0, 0);
 	st_rows_release(&rows);
 	if (version > PHG_STORE_SCHEMA_VERSION) {
-		rc = phg_err_set(err, PHG_ERUNTIME,
-				 "ledger '%s' has schema version %lld, newer "
-				 "than this phasegate's %d: use a newer "
-				 "phasegate",
-				 s->where, version, PHG_STORE_SCHEMA_VERSION);
+		rc = schema_newer(s, version, err);
 		goto out;
 	}
 	if (version == PHG_STORE_SCHEMA_VERSION) {
@@ -479,6 +508,27 @@ out:
 	return rc;
 }
 
+int phg_store_check_location(const char *location, struct phg_err *err)
+{
+	if (!location || !*location)
+		return phg_err_set(err, PHG_ECONFIG,
+				   "the ledger location is empty");
+	/* "host=... password=..." would otherwise become an SQLite file
+	   named after the password. */
+	if (!is_pg_url(location) && strchr(location, '=') &&
+	    strpbrk(location, " \t"))
+		return phg_err_set(err, PHG_ECONFIG,
+				   "the ledger location looks like a libpq "
+				   "keyword connection string: give "
+				   "PostgreSQL as a postgresql:// URL");
+	return 0;
+}
+
+bool phg_store_is_postgres(const char *location)
+{
+	return location && is_pg_url(location);
+}
+
 int phg_store_open(const char *location, struct phg_store **out,
 		   struct phg_err *err)
 {
@@ -487,9 +537,9 @@ int phg_store_open(const char *location, struct phg_store **out,
 	int rc;
 
 	*out = NULL;
-	if (!location || !*location)
-		return phg_err_set(err, PHG_ECONFIG,
-				   "the ledger location is empty");
+	rc = phg_store_check_location(location, err);
+	if (rc < 0)
+		return rc;
 	s = phg_xcalloc(1, sizeof(*s));
 	if (!s)
 		return oom(err);

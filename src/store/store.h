@@ -104,6 +104,15 @@ struct phg_store_event {
 int phg_store_open(const char *location, struct phg_store **out,
 		   struct phg_err *err);
 void phg_store_close(struct phg_store *s);
+
+/*
+ * Checks a location before anything is opened or created: an empty one, or
+ * a libpq keyword string ("host=... password=...", which would otherwise
+ * name an SQLite file after the password), fails with PHG_ECONFIG.
+ */
+int phg_store_check_location(const char *location, struct phg_err *err);
+/* Whether location selects the PostgreSQL backend (a postgres:// URL). */
+bool phg_store_is_postgres(const char *location);
 /* "sqlite" or "postgresql". */
 const char *phg_store_backend(const struct phg_store *s);
 /*

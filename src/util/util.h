@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Error codes: 0 is success, failures are negative. */
 enum phg_code {
@@ -49,6 +50,13 @@ char *phg_strdup(const char *s);
 char *phg_strndup(const char *s, size_t n);
 /* Returns a malloc'd formatted string, or NULL when out of memory. */
 char *phg_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * vsnprintf, with the conversions phasegate's messages use (%s %d %i %u %c
+ * %%, with l, ll or z) formatted without glibc's printf machinery; the
+ * same result, truncated the same way.
+ */
+int phg_vsnprintf(char *out, size_t cap, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 /*
  * Arena: bump allocation in blocks, freed all at once. Set PHG_ARENA_MALLOC=1
@@ -88,7 +96,18 @@ struct phg_buf {
 };
 int phg_buf_reserve(struct phg_buf *b, size_t extra);
 int phg_buf_add(struct phg_buf *b, const char *s, size_t n);
-int phg_buf_puts(struct phg_buf *b, const char *s);
+/* Appends s; inline, as reports append many short literals. */
+static inline int phg_buf_puts(struct phg_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (b->len + n + 1 <= b->cap) {
+		memcpy(b->data + b->len, s, n + 1);
+		b->len += n;
+		return 0;
+	}
+	return phg_buf_add(b, s, n);
+}
 int phg_buf_printf(struct phg_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends v in decimal (no printf). */

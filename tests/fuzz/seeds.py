@@ -8,6 +8,8 @@
 #   fuzz_config  every fixture YAML file and the repository's phasegate.yaml
 #   fuzz_layout  each fixture and corpus migrations folder as the
 #                "name\0content\0..." description fuzz_layout.c reads
+#   fuzz_providers  Prometheus, Unleash and smoke-test response bodies as
+#                the servers send them, each behind every mode byte
 # plus the regression inputs of fixtures/fuzz/<target>/. Output is the same
 # for the same tree.
 #   seeds.py REPO OUT [--corpus DIR] [--corpus-limit N]
@@ -17,6 +19,24 @@ import os
 import sys
 
 NEXT = b"\n-- fuzz:next\n"
+TARGETS = ("fuzz_sql", "fuzz_config", "fuzz_layout", "fuzz_providers")
+# What the servers answer (Prometheus' /api/v1/query, Unleash's admin
+# feature, a health check), valid and broken.
+PROVIDER_BODIES = [
+    b'{"status":"success","data":{"resultType":"vector","result":'
+    b'[{"metric":{},"value":[1700000000.1,"0.02"]}]}}',
+    b'{"status":"success","data":{"resultType":"scalar",'
+    b'"result":[1700000000.1,"NaN"]}}',
+    b'{"status":"success","data":{"resultType":"vector","result":[]}}',
+    b'{"status":"error","errorType":"bad_data","error":"parse error"}',
+    b'{"name":"new-checkout","environments":[{"name":"production",'
+    b'"enabled":true,"strategies":[{"name":"flexibleRollout",'
+    b'"parameters":{"rollout":"25","stickiness":"default",'
+    b'"groupId":"new-checkout"}}]}]}',
+    b'{"status":"ok"}',
+    b"<html><body>502 Bad Gateway</body></html>",
+    b"",
+]
 LAYOUT_FLAG = {"dbmate": "dbmate", "diesel": "diesel", "flyway": "flyway",
                "golang-migrate": "golang", "prisma": "prisma"}
 MAX_ENTRIES = 32
@@ -160,13 +180,18 @@ def main():
         for folder in migration_folders(a.corpus):
             folder_seeds(folder, lay_out, 12 if step == 1 else 48)
 
-    for t in ("fuzz_sql", "fuzz_config", "fuzz_layout"):
+    prov_out = os.path.join(a.out, "fuzz_providers")
+    for body in PROVIDER_BODIES:
+        for mode in range(16):
+            put(prov_out, bytes([mode]) + body)
+
+    for t in TARGETS:
         reg = os.path.join(fx, "fuzz", t)
         if os.path.isdir(reg):
             for rel in walk(reg):
                 put(os.path.join(a.out, t), read(os.path.join(reg, rel)))
         os.makedirs(os.path.join(a.out, t), exist_ok=True)
-    for t in ("fuzz_sql", "fuzz_config", "fuzz_layout"):
+    for t in TARGETS:
         print("%s: %d seeds" % (t, len(os.listdir(os.path.join(a.out, t)))),
               file=sys.stderr)
 
