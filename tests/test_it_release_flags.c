@@ -19,174 +19,19 @@
 
 #include "it_services.h"
 #include "test_it_runner.h"
+#include "unleash_world.h"
 
-#define UNLEASH_MISSING                                                        \
-	"unleash-server is not installed under $PHG_UNLEASH_DIR or "           \
-	"/opt/phasegate-deps/unleash, or node is missing: run "                \
-	"scripts/unleash.sh (scripts/install-deps.sh calls it)"
-
-static struct pgc_set pg;
-static pid_t unleash_pid = -1;
-static int unleash_rc = -1;
-static char *unleash_dir, unleash_url[64], token[96];
-
-static const char *install_dir(void)
-{
-	const char *d = getenv("PHG_UNLEASH_DIR");
-
-	return d && *d ? d : "/opt/phasegate-deps/unleash";
-}
-
-static bool unleash_installed(void)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path),
-		 "%s/node_modules/unleash-server/package.json", install_dir());
-	return svc_have("node") && access(path, R_OK) == 0;
-}
-
-static bool healthy(long long ms)
-{
-	char url[128];
-	struct phg_http_request req = {.url = url, .timeout_ms = 2000};
-	long long end = svc_now_ms() + ms;
-
-	snprintf(url, sizeof(url), "%s/health", unleash_url);
-	while (svc_now_ms() < end) {
-		struct phg_http_response res;
-		struct phg_err err = {0};
-		bool ok = phg_http_do(&req, NULL, &res, &err) == 0 &&
-			  res.status == 200;
-
-		phg_http_response_release(&res);
-		if (ok)
-			return true;
-		if (svc_exited(unleash_pid))
-			return false;
-		svc_sleep_ms(250);
-	}
-	return false;
-}
-
-/* Calls the Admin API directly (to set up flags). */
-static long admin(const char *method, const char *path, const char *body,
-		  const char *tok)
-{
-	char url[512], auth[160];
-	const char *headers[] = {auth, "Content-Type: application/json", NULL};
-	struct phg_http_request req = {.method = method,
-				       .url = url,
-				       .headers = headers,
-				       .body = body,
-				       .timeout_ms = 10000};
-	struct phg_http_response res;
-	struct phg_err err = {0};
-	long status;
-
-	snprintf(url, sizeof(url), "%s%s", unleash_url, path);
-	snprintf(auth, sizeof(auth), "Authorization: %s", tok);
-	if (phg_http_do(&req, NULL, &res, &err) != 0) {
-		fprintf(stderr, "%s %s: %s\n", method, path, err.msg);
-		return -1;
-	}
-	status = res.status;
-	if (status >= 300)
-		fprintf(stderr, "%s %s: %ld %s\n", method, path, status,
-			res.body);
-	phg_http_response_release(&res);
-	return status;
-}
+static const char *const flags[] = {"new-slug-ui", NULL};
 
 static void unleash_up(void)
 {
-	char script[4096], log[4200], db_env[600], port_env[64], tok_env[128],
-		dir_env[4200], dbname[64], sql[128];
-	int port = svc_free_port();
-	unsigned char rnd[12];
-	long long t0 = svc_now_ms();
-	FILE *f;
-
-	if (!pgc_available() || !unleash_installed())
-		return;
-	if (pgc_start(&pg, 1) != 0)
-		return;
-	snprintf(dbname, sizeof(dbname), "unleash_%ld", (long)getpid());
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
-	if (pgc_exec(&pg.c[0], sql) != 0)
-		return;
-	f = fopen("/dev/urandom", "rb");
-	if (!f || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
-		if (f)
-			fclose(f);
-		return;
-	}
-	fclose(f);
-	snprintf(token, sizeof(token), "*:*.phgtest");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(token + strlen(token), sizeof(token) - strlen(token),
-			 "%02x", rnd[i]);
-	unleash_dir = svc_tmpdir();
-	snprintf(unleash_url, sizeof(unleash_url), "http://127.0.0.1:%d", port);
-	snprintf(script, sizeof(script), "%s",
-		 th_src_path("scripts/unleash-server.js"));
-	snprintf(log, sizeof(log), "%s/unleash.log", unleash_dir);
-	snprintf(db_env, sizeof(db_env),
-		 "UNLEASH_DB_URL=postgres://postgres@127.0.0.1:%d/%s",
-		 pg.c[0].port, dbname);
-	snprintf(port_env, sizeof(port_env), "UNLEASH_PORT=%d", port);
-	snprintf(tok_env, sizeof(tok_env), "UNLEASH_ADMIN_TOKEN=%s", token);
-	snprintf(dir_env, sizeof(dir_env), "PHG_UNLEASH_DIR=%s", install_dir());
-	{
-		char *argv[] = {"node", script, NULL};
-		char *env[] = {db_env,
-			       port_env,
-			       tok_env,
-			       dir_env,
-			       "SEND_TELEMETRY=false",
-			       "CHECK_VERSION=false",
-			       "NODE_ENV=production",
-			       NULL};
-
-		unleash_pid = svc_spawn(argv, env, unleash_dir, log);
-	}
-	if (unleash_pid < 0 || !healthy(90000)) {
-		fprintf(stderr, "unleash-server did not become healthy: %s\n",
-			svc_log_tail(log));
-		return;
-	}
-	printf("test_it_release_flags: unleash-server healthy after %lld ms\n",
-	       svc_now_ms() - t0);
-	fflush(stdout);
-	if (admin("POST", "/api/admin/projects/default/features",
-		  "{\"name\":\"new-slug-ui\"}", token) != 201 &&
-	    admin("GET", "/api/admin/projects/default/features/new-slug-ui",
-		  NULL, token) != 200)
-		return;
-	unleash_rc = 0;
-}
-
-static void unleash_down(void)
-{
-	svc_stop(unleash_pid, SIGTERM, 10000);
-	unleash_pid = -1;
-	pgc_stop_all(&pg);
-	svc_rmdir(unleash_dir);
-	unleash_dir = NULL;
-}
-
-static void require_unleash(void)
-{
-	ck_assert_msg(pgc_available(), PGC_UNAVAILABLE_MSG);
-	ck_assert_msg(unleash_installed(), UNLEASH_MISSING);
-	ck_assert_msg(unleash_rc == 0,
-		      "unleash-server did not start (see stderr)");
+	uw_up("test_it_release_flags", flags);
 }
 
 static bool flag_on(const char *flag)
 {
-	struct phg_unleash u = {.url = unleash_url,
-				.token = token,
+	struct phg_unleash u = {.url = uw_url,
+				.token = uw_token,
 				.environment = "production",
 				.timeout_ms = 10000};
 	struct phg_err err = {0};
@@ -203,11 +48,11 @@ START_TEST(flags_on_at_done_off_on_rollback)
 	char *dir, dsn[512], cfg[8192], path[4200], *out = NULL, *err = NULL;
 	int rc;
 
-	require_unleash();
+	uw_require();
 	dir = th_tmpdir();
-	rt_createdb(&pg.c[0], false, dsn, sizeof(dsn));
+	rt_createdb(&uw_pg.c[0], false, dsn, sizeof(dsn));
 	setenv("PHG_TEST_DB_1", dsn, 1);
-	setenv("PHG_TEST_UNLEASH_TOKEN", token, 1);
+	setenv("PHG_TEST_UNLEASH_TOKEN", uw_token, 1);
 	rt_mig(dir, "0001_t", "CREATE TABLE t (id bigint PRIMARY KEY);\n");
 	th_write_str(dir, "smoke.sh",
 		     "#!/bin/sh\n[ ! -e \"$(dirname \"$0\")/fail\" ]\n");
@@ -229,13 +74,13 @@ START_TEST(flags_on_at_done_off_on_rollback)
 		 "      token: ${PHG_TEST_UNLEASH_TOKEN}\n"
 		 "      environment: production\n"
 		 "      features: [new-slug-ui]\n",
-		 path, unleash_url);
+		 path, uw_url);
 	th_write_str(dir, "phasegate.yaml", cfg);
 	ck_assert(!flag_on("new-slug-ui"));
 	rc = rt_run(dir, &out, &err, "release", "v1", NULL);
 	ck_assert_msg(rc == 0, "exit %d\n%s\n%s", rc, out, err);
 	ck_assert_msg(rt_has(out, "flag new-slug-ui on"), "%s", out);
-	ck_assert(!rt_has(out, token) && !rt_has(err, token));
+	ck_assert(!rt_has(out, uw_token) && !rt_has(err, uw_token));
 	free(out);
 	free(err);
 	ck_assert(flag_on("new-slug-ui"));
@@ -244,7 +89,7 @@ START_TEST(flags_on_at_done_off_on_rollback)
 	rc = rt_run(dir, &out, &err, "release", "v2", NULL);
 	ck_assert_msg(rc == 1, "exit %d\n%s\n%s", rc, out, err);
 	ck_assert_msg(rt_has(out, "flag new-slug-ui off"), "%s", out);
-	ck_assert(!rt_has(out, token) && !rt_has(err, token));
+	ck_assert(!rt_has(out, uw_token) && !rt_has(err, uw_token));
 	free(out);
 	free(err);
 	ck_assert(!flag_on("new-slug-ui"));
@@ -257,8 +102,8 @@ END_TEST
    has no gradual rollout strategy). */
 static void flag_state(const char *flag, bool *enabled, int *rollout)
 {
-	struct phg_unleash u = {.url = unleash_url,
-				.token = token,
+	struct phg_unleash u = {.url = uw_url,
+				.token = uw_token,
 				.environment = "production",
 				.timeout_ms = 10000};
 	struct phg_err err = {0};
@@ -308,16 +153,16 @@ START_TEST(rollout_follows_traffic_off_on_rollback)
 	bool on = true;
 	pid_t pid;
 
-	require_unleash();
-	ck_assert_msg(admin("POST", "/api/admin/projects/default/features",
-			    "{\"name\":\"rollout-ui\"}", token) == 201,
+	uw_require();
+	ck_assert_msg(uw_admin("POST", "/api/admin/projects/default/features",
+			       "{\"name\":\"rollout-ui\"}", uw_token) == 201,
 		      "cannot create the flag");
 	flag_state("rollout-ui", &on, &rollout);
 	ck_assert(!on && rollout == -1);
 	dir = th_tmpdir();
-	rt_createdb(&pg.c[0], false, dsn, sizeof(dsn));
+	rt_createdb(&uw_pg.c[0], false, dsn, sizeof(dsn));
 	setenv("PHG_TEST_DB_1", dsn, 1);
-	setenv("PHG_TEST_UNLEASH_TOKEN", token, 1);
+	setenv("PHG_TEST_UNLEASH_TOKEN", uw_token, 1);
 	rt_mig(dir, "0001_t", "CREATE TABLE t (id bigint PRIMARY KEY);\n");
 	snprintf(cfg, sizeof(cfg),
 		 "environment: flags\n"
@@ -335,7 +180,7 @@ START_TEST(rollout_follows_traffic_off_on_rollback)
 		 "      environment: production\n"
 		 "      rollout: with-traffic\n"
 		 "      features: [rollout-ui]\n",
-		 "1500ms", unleash_url);
+		 "1500ms", uw_url);
 	th_write_str(dir, "phasegate.yaml", cfg);
 	snprintf(out_path, sizeof(out_path), "%s/v1.out", dir);
 	pid = rt_spawn(dir, v1, out_path, NULL);
@@ -351,7 +196,7 @@ START_TEST(rollout_follows_traffic_off_on_rollback)
 			      rt_has(s, "flag rollout-ui on, rollout 50%") &&
 			      rt_has(s, "flag rollout-ui on, rollout 100%"),
 		      "%s", s);
-	ck_assert(!rt_has(s, token));
+	ck_assert(!rt_has(s, uw_token));
 	free(s);
 	flag_state("rollout-ui", &on, &rollout);
 	ck_assert(on && rollout == 100);
@@ -392,7 +237,7 @@ static Suite *flags_suite(void)
 	Suite *s = suite_create("it_release_flags");
 	TCase *tc = tcase_create("flags");
 
-	tcase_add_unchecked_fixture(tc, unleash_up, unleash_down);
+	tcase_add_unchecked_fixture(tc, unleash_up, uw_down);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, flags_on_at_done_off_on_rollback);
 	tcase_add_test(tc, rollout_follows_traffic_off_on_rollback);

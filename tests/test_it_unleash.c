@@ -17,179 +17,19 @@
 
 #include "it_services.h"
 #include "pg_cluster.h"
+#include "unleash_world.h"
 
-#define UNLEASH_MISSING                                                        \
-	"unleash-server is not installed under $PHG_UNLEASH_DIR or "           \
-	"/opt/phasegate-deps/unleash, or node is missing: run "                \
-	"scripts/unleash.sh (scripts/install-deps.sh calls it)"
-
-static struct pgc_set pg;
-static pid_t unleash_pid = -1;
-static int unleash_rc = -1;
-static char *unleash_dir, unleash_url[64], token[96];
-
-static const char *install_dir(void)
-{
-	const char *d = getenv("PHG_UNLEASH_DIR");
-
-	return d && *d ? d : "/opt/phasegate-deps/unleash";
-}
-
-static bool unleash_installed(void)
-{
-	char path[4096];
-
-	snprintf(path, sizeof(path),
-		 "%s/node_modules/unleash-server/package.json", install_dir());
-	return svc_have("node") && access(path, R_OK) == 0;
-}
-
-static bool healthy(long long ms)
-{
-	char url[128];
-	struct phg_http_request req = {.url = url, .timeout_ms = 2000};
-	long long end = svc_now_ms() + ms;
-
-	snprintf(url, sizeof(url), "%s/health", unleash_url);
-	while (svc_now_ms() < end) {
-		struct phg_http_response res;
-		struct phg_err err = {0};
-		bool ok = phg_http_do(&req, NULL, &res, &err) == 0 &&
-			  res.status == 200;
-
-		phg_http_response_release(&res);
-		if (ok)
-			return true;
-		if (svc_exited(unleash_pid))
-			return false;
-		svc_sleep_ms(250);
-	}
-	return false;
-}
-
-/* Calls the Admin API directly (to set up flags). */
-static long admin(const char *method, const char *path, const char *body,
-		  const char *tok)
-{
-	char url[512], auth[160];
-	const char *headers[] = {auth, "Content-Type: application/json", NULL};
-	struct phg_http_request req = {.method = method,
-				       .url = url,
-				       .headers = headers,
-				       .body = body,
-				       .timeout_ms = 10000};
-	struct phg_http_response res;
-	struct phg_err err = {0};
-	long status;
-
-	snprintf(url, sizeof(url), "%s%s", unleash_url, path);
-	snprintf(auth, sizeof(auth), "Authorization: %s", tok);
-	if (phg_http_do(&req, NULL, &res, &err) != 0) {
-		fprintf(stderr, "%s %s: %s\n", method, path, err.msg);
-		return -1;
-	}
-	status = res.status;
-	if (status >= 300)
-		fprintf(stderr, "%s %s: %ld %s\n", method, path, status,
-			res.body);
-	phg_http_response_release(&res);
-	return status;
-}
+static const char *const flags[] = {"new-slug-ui", "fresh-flag", NULL};
 
 static void unleash_up(void)
 {
-	char script[4096], log[4200], db_env[600], port_env[64], tok_env[128],
-		dir_env[4200], dbname[64], sql[128];
-	int port = svc_free_port();
-	unsigned char rnd[12];
-	long long t0 = svc_now_ms();
-	FILE *f;
-
-	if (!pgc_available() || !unleash_installed())
-		return;
-	if (pgc_start(&pg, 1) != 0)
-		return;
-	snprintf(dbname, sizeof(dbname), "unleash_%ld", (long)getpid());
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
-	if (pgc_exec(&pg.c[0], sql) != 0)
-		return;
-	f = fopen("/dev/urandom", "rb");
-	if (!f || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd)) {
-		if (f)
-			fclose(f);
-		return;
-	}
-	fclose(f);
-	snprintf(token, sizeof(token), "*:*.phgtest");
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(token + strlen(token), sizeof(token) - strlen(token),
-			 "%02x", rnd[i]);
-	unleash_dir = svc_tmpdir();
-	snprintf(unleash_url, sizeof(unleash_url), "http://127.0.0.1:%d", port);
-	snprintf(script, sizeof(script), "%s",
-		 th_src_path("scripts/unleash-server.js"));
-	snprintf(log, sizeof(log), "%s/unleash.log", unleash_dir);
-	snprintf(db_env, sizeof(db_env),
-		 "UNLEASH_DB_URL=postgres://postgres@127.0.0.1:%d/%s",
-		 pg.c[0].port, dbname);
-	snprintf(port_env, sizeof(port_env), "UNLEASH_PORT=%d", port);
-	snprintf(tok_env, sizeof(tok_env), "UNLEASH_ADMIN_TOKEN=%s", token);
-	snprintf(dir_env, sizeof(dir_env), "PHG_UNLEASH_DIR=%s", install_dir());
-	{
-		char *argv[] = {"node", script, NULL};
-		char *env[] = {db_env,
-			       port_env,
-			       tok_env,
-			       dir_env,
-			       "SEND_TELEMETRY=false",
-			       "CHECK_VERSION=false",
-			       "NODE_ENV=production",
-			       NULL};
-
-		unleash_pid = svc_spawn(argv, env, unleash_dir, log);
-	}
-	if (unleash_pid < 0 || !healthy(90000)) {
-		fprintf(stderr, "unleash-server did not become healthy: %s\n",
-			svc_log_tail(log));
-		return;
-	}
-	printf("test_it_unleash: unleash-server healthy after %lld ms\n",
-	       svc_now_ms() - t0);
-	fflush(stdout);
-	if (admin("POST", "/api/admin/projects/default/features",
-		  "{\"name\":\"new-slug-ui\"}", token) != 201 &&
-	    admin("GET", "/api/admin/projects/default/features/new-slug-ui",
-		  NULL, token) != 200)
-		return;
-	if (admin("POST", "/api/admin/projects/default/features",
-		  "{\"name\":\"fresh-flag\"}", token) != 201 &&
-	    admin("GET", "/api/admin/projects/default/features/fresh-flag",
-		  NULL, token) != 200)
-		return;
-	unleash_rc = 0;
-}
-
-static void unleash_down(void)
-{
-	svc_stop(unleash_pid, SIGTERM, 10000);
-	unleash_pid = -1;
-	pgc_stop_all(&pg);
-	svc_rmdir(unleash_dir);
-	unleash_dir = NULL;
-}
-
-static void require_unleash(void)
-{
-	ck_assert_msg(pgc_available(), PGC_UNAVAILABLE_MSG);
-	ck_assert_msg(unleash_installed(), UNLEASH_MISSING);
-	ck_assert_msg(unleash_rc == 0,
-		      "unleash-server did not start (see stderr)");
+	uw_up("test_it_unleash", flags);
 }
 
 static struct phg_unleash provider(void)
 {
-	struct phg_unleash u = {.url = unleash_url,
-				.token = token,
+	struct phg_unleash u = {.url = uw_url,
+				.token = uw_token,
 				.environment = "production",
 				.timeout_ms = 10000};
 
@@ -211,8 +51,8 @@ static int rollout_strategies(const char *flag)
 	snprintf(url, sizeof(url),
 		 "%s/api/admin/projects/default/features/%s/environments/"
 		 "production/strategies",
-		 unleash_url, flag);
-	snprintf(auth, sizeof(auth), "Authorization: %s", token);
+		 uw_url, flag);
+	snprintf(auth, sizeof(auth), "Authorization: %s", uw_token);
 	ck_assert_int_eq(phg_http_do(&req, NULL, &res, &err), 0);
 	list = cJSON_Parse(res.body);
 	cJSON_ArrayForEach(s, list)
@@ -235,7 +75,7 @@ START_TEST(enable_disable_and_rollout)
 	bool on = true;
 	int rollout = 0;
 
-	require_unleash();
+	uw_require();
 	u = provider();
 	ck_assert_msg(phg_unleash_get(&u, "new-slug-ui", &on, &rollout, &err) ==
 			      0,
@@ -292,7 +132,7 @@ START_TEST(rollout_creates_the_strategy)
 	bool on = true;
 	int rollout = 0;
 
-	require_unleash();
+	uw_require();
 	u = provider();
 	ck_assert_int_eq(phg_unleash_get(&u, "fresh-flag", &on, &rollout, &err),
 			 0);
@@ -316,7 +156,7 @@ START_TEST(missing_flag_and_bad_token)
 	struct phg_err err = {0};
 	char bad[128];
 
-	require_unleash();
+	uw_require();
 	u = provider();
 	ck_assert_int_eq(phg_unleash_enable(&u, "no-such-flag", NULL, &err),
 			 PHG_ERUNTIME);
@@ -324,7 +164,7 @@ START_TEST(missing_flag_and_bad_token)
 			      strstr(err.msg, "'no-such-flag'"),
 		      "%s", err.msg);
 
-	snprintf(bad, sizeof(bad), "*:*.wrong-secret-%s", token + 4);
+	snprintf(bad, sizeof(bad), "*:*.wrong-secret-%s", uw_token + 4);
 	u.token = bad;
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(phg_unleash_disable(&u, "new-slug-ui", NULL, &err),
@@ -333,7 +173,7 @@ START_TEST(missing_flag_and_bad_token)
 			      strstr(err.msg, "refused the admin token (403)"),
 		      "%s", err.msg);
 	ck_assert_msg(!strstr(err.msg, "wrong-secret") &&
-			      !strstr(err.msg, token + 4),
+			      !strstr(err.msg, uw_token + 4),
 		      "token in '%s'", err.msg);
 }
 END_TEST
@@ -343,7 +183,7 @@ static Suite *unleash_suite(void)
 	Suite *s = suite_create("it_unleash");
 	TCase *tc = tcase_create("admin_api");
 
-	tcase_add_unchecked_fixture(tc, unleash_up, unleash_down);
+	tcase_add_unchecked_fixture(tc, unleash_up, uw_down);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, enable_disable_and_rollout);
 	tcase_add_test(tc, rollout_creates_the_strategy);
