@@ -287,7 +287,7 @@ static int run_argv(const char *const *argv)
 }
 
 /* Whether the process is gone (no /proc entry, or a zombie). */
-static bool pid_gone(long pid)
+bool sw_pid_gone(long pid)
 {
 	char path[64], buf[512], *p;
 	FILE *f;
@@ -304,7 +304,7 @@ static bool pid_gone(long pid)
 }
 
 /* The live (not zombie) children of pid: nginx's workers. */
-static size_t children_of(long pid, long *out, size_t cap)
+size_t sw_children_of(long pid, long *out, size_t cap)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -371,13 +371,14 @@ void sw_set_weights(const struct sw_region *r, int green_percent)
 		 r->blue, bs, r->green, gs);
 	th_write_str(lb, "conf/upstream.conf", text);
 	ck_assert_int_eq(run_argv(test), 0);
-	nold = children_of(r->pids[2], old, 64);
+	nold = sw_children_of(r->pids[2], old, 64);
+	ck_assert_int_gt(nold, 0);
 	ck_assert_int_eq(run_argv(reload), 0);
 	deadline = sw_now() + 15;
 	for (size_t i = 0; i < nold; i++) {
-		while (!pid_gone(old[i]) && sw_now() < deadline)
+		while (!sw_pid_gone(old[i]) && sw_now() < deadline)
 			sw_sleep_ms(20);
-		ck_assert_msg(pid_gone(old[i]),
+		ck_assert_msg(sw_pid_gone(old[i]),
 			      "an old balancer worker still runs 15 s after "
 			      "the reload");
 	}

@@ -49,5 +49,9 @@ void sw_sleep_ms(long ms);
  * old workers are gone. Fails the test on an error.
  */
 void sw_set_weights(const struct sw_region *r, int green_percent);
+/* Whether the process is gone (no /proc entry, or a zombie). */
+bool sw_pid_gone(long pid);
+/* The live (not zombie) children of pid, at most cap: nginx's workers. */
+size_t sw_children_of(long pid, long *out, size_t cap);
 
 #endif

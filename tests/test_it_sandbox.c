@@ -35,26 +35,9 @@
 #include "sandbox_world.h"
 
 #define REGION "us-east-1"
-#define NREGIONS 3
 
 /* The sandbox of this run: sandbox_world.c's sw_dir. */
 static const char *const dir = sw_dir;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* ---- the fixture (tests/sandbox_world.c) ---------------------------- */
 
@@ -75,66 +58,6 @@ static void require_up(void)
 }
 
 /* ---- the sandbox's state -------------------------------------------- */
-
-struct region_info {
-	int pg, blue, green, slots, lb, mtail;
-	long pids[4];
-};
-
-struct sandbox_info {
-	struct region_info r[NREGIONS];
-	int prom;
-	long prom_pid;
-};
-
-static int jnum(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) ? v->valueint : 0;
-}
-
-static long jpid(const cJSON *o, const char *key)
-{
-	return (long)jnum(cJSON_GetObjectItemCaseSensitive(o, key), "pid");
-}
-
-static void read_info(struct sandbox_info *in)
-{
-	char path[256];
-	char *text;
-	cJSON *j;
-	const cJSON *regions, *r;
-	int i = 0;
-
-	memset(in, 0, sizeof(*in));
-	snprintf(path, sizeof(path), "%s/sandbox.json", dir);
-	text = th_slurp(path);
-	ck_assert_msg(text != NULL, "no state file '%s'", path);
-	j = cJSON_Parse(text);
-	free(text);
-	ck_assert_msg(j != NULL, "'%s' is not JSON", path);
-	in->prom = jnum(j, "prometheus_port");
-	in->prom_pid = jpid(j, "prometheus");
-	regions = cJSON_GetObjectItemCaseSensitive(j, "regions");
-	cJSON_ArrayForEach(r, regions)
-	{
-		ck_assert_int_lt(i, NREGIONS);
-		in->r[i].pg = jnum(r, "postgres_port");
-		in->r[i].blue = jnum(r, "blue_port");
-		in->r[i].green = jnum(r, "green_port");
-		in->r[i].slots = jnum(r, "slots_port");
-		in->r[i].lb = jnum(r, "balancer_port");
-		in->r[i].mtail = jnum(r, "mtail_port");
-		in->r[i].pids[0] = jpid(r, "postgres");
-		in->r[i].pids[1] = jpid(r, "backends");
-		in->r[i].pids[2] = jpid(r, "balancer");
-		in->r[i].pids[3] = jpid(r, "mtail");
-		i++;
-	}
-	cJSON_Delete(j);
-	ck_assert_int_eq(i, NREGIONS);
-}
 
 /* ---- HTTP ------------------------------------------------------------- */
 
@@ -219,117 +142,10 @@ static int phasegate(const char *const *argv, char **out, char **err)
 	return th_run("/tmp", argv, out, err);
 }
 
-/* Runs argv (full path first) to its end, bounded; returns its code. */
-static int run_argv(const char *const *argv)
-{
-	double deadline = now_s() + 30;
-	int status = 0;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (now_s() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
-		sleep_ms(20);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static bool pid_gone(long pid);
-
-/* The live (not zombie) children of pid: nginx's workers. */
-static size_t children_of(long pid, long *out, size_t cap)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	size_t n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL) {
-		long child = strtol(e->d_name, NULL, 10), ppid = 0;
-		char path[64], buf[512], *p, state = '?';
-		FILE *f;
-
-		if (child <= 1)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/stat", child);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f) &&
-		    (p = strrchr(buf, ')')) != NULL &&
-		    sscanf(p + 1, " %c %ld", &state, &ppid) == 2 &&
-		    ppid == pid && state != 'Z' && n < cap)
-			out[n++] = child;
-		fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
 /*
  * Writes the balancer's upstream file in phg_nginx's format (blue first,
  * "down" at 0 %) and reloads it: nginx -t, then nginx -s reload, argv.
  */
-static void set_weights(const struct region_info *r, int green_percent)
-{
-	char lb[256], conf[320], errlog[320], text[512];
-	const char *test[] = {"/usr/sbin/nginx",
-			      "-t",
-			      "-q",
-			      "-p",
-			      lb,
-			      "-c",
-			      conf,
-			      "-e",
-			      errlog,
-			      NULL};
-	const char *reload[] = {
-		"/usr/sbin/nginx", "-p", lb, "-c", conf, "-e", errlog, "-s",
-		"reload",	   NULL};
-	int blue = 100 - green_percent;
-	char bs[32], gs[32];
-	long old[64];
-	size_t nold;
-	double deadline;
-
-	snprintf(lb, sizeof(lb), "%s/%s/lb", dir, REGION);
-	snprintf(conf, sizeof(conf), "%s/conf/lb.conf", lb);
-	snprintf(errlog, sizeof(errlog), "%s/logs/error.log", lb);
-	if (blue > 0)
-		snprintf(bs, sizeof(bs), "weight=%d", blue);
-	else
-		snprintf(bs, sizeof(bs), "down");
-	if (green_percent > 0)
-		snprintf(gs, sizeof(gs), "weight=%d", green_percent);
-	else
-		snprintf(gs, sizeof(gs), "down");
-	snprintf(text, sizeof(text),
-		 "upstream app {\n    server 127.0.0.1:%d %s;\n    server "
-		 "127.0.0.1:%d %s;\n}\n",
-		 r->blue, bs, r->green, gs);
-	th_write_str(lb, "conf/upstream.conf", text);
-	ck_assert_int_eq(run_argv(test), 0);
-	nold = children_of(r->pids[2], old, 64);
-	ck_assert_int_gt(nold, 0);
-	ck_assert_int_eq(run_argv(reload), 0);
-	/* The reload is graceful: old workers finish, then go. */
-	deadline = now_s() + 15;
-	for (size_t i = 0; i < nold; i++) {
-		while (!pid_gone(old[i]) && now_s() < deadline)
-			sleep_ms(20);
-		ck_assert_msg(pid_gone(old[i]),
-			      "an old balancer worker still runs 15 s after "
-			      "the reload");
-	}
-}
 
 /* Counts the slots that answer n requests through the balancer. */
 static void send_requests(int lb_port, int n, int *blue, int *green,
@@ -402,23 +218,6 @@ static void config_query(const char *name, const char *slot, char *out,
 	free(text);
 }
 
-/* Whether the process is gone (no /proc entry, or a zombie). */
-static bool pid_gone(long pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	bool gone = true;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return true;
-	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL)
-		gone = p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
-	fclose(f);
-	return gone;
-}
-
 static bool port_open(int port)
 {
 	struct sockaddr_in a = {0};
@@ -460,14 +259,14 @@ START_TEST(up_starts_every_component_and_status_shows_them_answering)
 {
 	const char *argv[] = {"sandbox", "status", "--dir", dir, NULL};
 	char *out = NULL, *err = NULL, path[256], *cfg, want[256];
-	struct sandbox_info in;
+	struct sw_info in;
 	int rc;
 
 	require_up();
 	rc = phasegate(argv, &out, &err);
 	ck_assert_msg(rc == 0, "sandbox status: exit %d: %s%s", rc, out, err);
 	/* 3 x (postgres, blue, green, slots, balancer, mtail) + prometheus */
-	ck_assert_int_eq(status_rows_answering(out), 6 * NREGIONS + 1);
+	ck_assert_int_eq(status_rows_answering(out), 6 * SW_NREGIONS + 1);
 	ck_assert_ptr_nonnull(strstr(out, "us-east-1"));
 	ck_assert_ptr_nonnull(strstr(out, "eu-west-1"));
 	ck_assert_ptr_nonnull(strstr(out, "ap-southeast-1"));
@@ -476,11 +275,11 @@ START_TEST(up_starts_every_component_and_status_shows_them_answering)
 	free(err);
 
 	/* The config points at the sandbox's own clusters and services. */
-	read_info(&in);
+	sw_read_info(&in);
 	snprintf(path, sizeof(path), "%s/phasegate.yaml", dir);
 	cfg = th_slurp(path);
 	ck_assert_ptr_nonnull(cfg);
-	for (int i = 0; i < NREGIONS; i++) {
+	for (int i = 0; i < SW_NREGIONS; i++) {
 		snprintf(
 			want, sizeof(want),
 			"database: postgresql://postgres@127.0.0.1:%d/postgres",
@@ -507,16 +306,16 @@ START_TEST(up_again_while_it_runs_changes_nothing)
 {
 	const char *argv[] = {"sandbox",      "up",   "--dir", dir,
 			      "--migrations", "/tmp", NULL};
-	struct sandbox_info before, after;
+	struct sw_info before, after;
 	char *out = NULL, *err = NULL;
 	int rc;
 
 	require_up();
-	read_info(&before);
+	sw_read_info(&before);
 	rc = phasegate(argv, &out, &err);
 	ck_assert_msg(rc == 0, "second up: exit %d: %s", rc, err);
 	ck_assert_ptr_nonnull(strstr(out, "already up"));
-	read_info(&after);
+	sw_read_info(&after);
 	ck_assert_int_eq(before.r[0].lb, after.r[0].lb);
 	ck_assert_int_eq(before.prom_pid, after.prom_pid);
 	free(out);
@@ -545,13 +344,13 @@ static double mtail_count(int port, const char *slot)
 
 START_TEST(traffic_through_each_balancer_reaches_blue)
 {
-	struct sandbox_info in;
+	struct sw_info in;
 	int blue, green, errors;
-	double before[NREGIONS], deadline;
+	double before[SW_NREGIONS], deadline;
 
 	require_up();
-	read_info(&in);
-	for (int i = 0; i < NREGIONS; i++) {
+	sw_read_info(&in);
+	for (int i = 0; i < SW_NREGIONS; i++) {
 		before[i] = mtail_count(in.r[i].mtail, "blue");
 		send_requests(in.r[i].lb, 30, &blue, &green, &errors);
 		ck_assert_int_eq(errors, 0);
@@ -559,14 +358,14 @@ START_TEST(traffic_through_each_balancer_reaches_blue)
 		ck_assert_int_eq(blue, 30);
 	}
 	/* mtail counts every one of them from the balancer's access log. */
-	deadline = now_s() + 10;
-	for (int i = 0; i < NREGIONS; i++) {
+	deadline = sw_now() + 10;
+	for (int i = 0; i < SW_NREGIONS; i++) {
 		double n;
 
 		while ((n = mtail_count(in.r[i].mtail, "blue") - before[i]) <
 			       30 &&
-		       now_s() < deadline)
-			sleep_ms(100);
+		       sw_now() < deadline)
+			sw_sleep_ms(100);
 		ck_assert_msg(n == 30,
 			      "mtail of region %d counted %g of 30 requests", i,
 			      n);
@@ -576,14 +375,14 @@ END_TEST
 
 START_TEST(deploy_green_then_half_the_traffic_reaches_it)
 {
-	struct sandbox_info in;
+	struct sw_info in;
 	struct body b;
 	int blue, green, errors, n = 200;
 	double deadline;
 
 	require_up();
-	read_info(&in);
-	set_weights(&in.r[0], 0);
+	sw_read_info(&in);
+	sw_set_weights(&in.r[0], 0);
 	deploy_green("v2.0.0");
 	ck_assert_int_eq(get(in.r[0].green, "/version", &b), 200);
 	ck_assert_str_eq(b.buf, "v2.0.0\n");
@@ -600,13 +399,13 @@ START_TEST(deploy_green_then_half_the_traffic_reaches_it)
 	send_requests(in.r[0].lb, 20, &blue, &green, &errors);
 	ck_assert_int_eq(blue, 20);
 
-	set_weights(&in.r[0], 50);
+	sw_set_weights(&in.r[0], 50);
 	/* The reload is graceful and asynchronous: wait for green. */
-	deadline = now_s() + 15;
+	deadline = sw_now() + 15;
 	do {
 		send_requests(in.r[0].lb, 4, &blue, &green, &errors);
 		ck_assert_int_eq(errors, 0);
-		ck_assert_msg(now_s() < deadline,
+		ck_assert_msg(sw_now() < deadline,
 			      "green gets no traffic 15 s after the reload");
 	} while (green == 0);
 	send_requests(in.r[0].lb, n, &blue, &green, &errors);
@@ -630,16 +429,16 @@ START_TEST(broken_green_shows_in_prometheus_from_real_traffic)
 			     REGION,	"--slot", "green", "--fix", NULL};
 	char q5xx[1024], qerr[1024], qblue[1024], qp99[1024];
 	char *out = NULL, *err = NULL;
-	struct sandbox_info in;
+	struct sw_info in;
 	struct body b;
 	double t0, value = 0, seen = -1, over = -1, blue_rate = 0, p99 = 0;
 	int blue, green, errors, rc;
 	bool have;
 
 	require_up();
-	read_info(&in);
+	sw_read_info(&in);
 	deploy_green("v2.0.0");
-	set_weights(&in.r[0], 50);
+	sw_set_weights(&in.r[0], 50);
 	config_query("http_5xx_rate", "green", q5xx, sizeof(q5xx));
 	config_query("error_rate", "green", qerr, sizeof(qerr));
 	config_query("http_5xx_rate", "blue", qblue, sizeof(qblue));
@@ -658,19 +457,19 @@ START_TEST(broken_green_shows_in_prometheus_from_real_traffic)
 	 * measure when the rate is first above 0, when it passes the ADR's
 	 * rollback threshold (0.02), and wait until it is above 0.9.
 	 */
-	t0 = now_s();
-	while (now_s() - t0 < 60) {
+	t0 = sw_now();
+	while (sw_now() - t0 < 60) {
 		send_requests(in.r[0].lb, 20, &blue, &green, &errors);
 		ck_assert_int_eq(green, 0); /* green now answers only 500 */
 		ck_assert_int_gt(blue, 0);
 		have = prom_query(in.prom, q5xx, &value);
 		if (have && value > 0 && seen < 0)
-			seen = now_s() - t0;
+			seen = sw_now() - t0;
 		if (have && value > 0.02 && over < 0)
-			over = now_s() - t0;
+			over = sw_now() - t0;
 		if (have && value > 0.9)
 			break;
-		sleep_ms(200);
+		sw_sleep_ms(200);
 	}
 	ck_assert_msg(seen >= 0,
 		      "no 5xx rate for green in Prometheus 60 s after break "
@@ -681,7 +480,7 @@ START_TEST(broken_green_shows_in_prometheus_from_real_traffic)
 		      value);
 	printf("sandbox: green's 5xx rate in Prometheus: > 0 after %.1f s, > "
 	       "0.02 after %.1f s, %.3f after %.1f s\n",
-	       seen, over, value, now_s() - t0);
+	       seen, over, value, sw_now() - t0);
 	ck_assert(prom_query(in.prom, qerr, &value));
 	ck_assert(value > 0.9);
 	/* Blue serves the same traffic without errors. */
@@ -711,18 +510,18 @@ START_TEST(down_stops_everything_and_a_second_up_works)
 		NULL};
 	const char *status[] = {"sandbox", "status", "--dir", dir, NULL};
 	char *out = NULL, *err = NULL;
-	struct sandbox_info in;
-	long pids[4 * NREGIONS + 1];
-	int ports[6 * NREGIONS + 1], np = 0, nports = 0, rc;
+	struct sw_info in;
+	long pids[4 * SW_NREGIONS + 1];
+	int ports[6 * SW_NREGIONS + 1], np = 0, nports = 0, rc;
 	double t0, deadline;
 	struct stat sb;
 
 	require_up();
-	read_info(&in);
+	sw_read_info(&in);
 	pids[np++] = in.prom_pid;
 	ports[nports++] = in.prom;
-	for (int i = 0; i < NREGIONS; i++) {
-		const struct region_info *r = &in.r[i];
+	for (int i = 0; i < SW_NREGIONS; i++) {
+		const struct sw_region *r = &in.r[i];
 
 		for (int k = 0; k < 4; k++)
 			pids[np++] = r->pids[k];
@@ -733,24 +532,24 @@ START_TEST(down_stops_everything_and_a_second_up_works)
 		ports[nports++] = r->lb;
 		ports[nports++] = r->mtail;
 	}
-	t0 = now_s();
+	t0 = sw_now();
 	rc = phasegate(down, &out, &err);
 	ck_assert_msg(rc == 0, "sandbox down: exit %d: %s", rc, err);
-	printf("sandbox: down in %.2f s\n", now_s() - t0);
+	printf("sandbox: down in %.2f s\n", sw_now() - t0);
 	free(out);
 	free(err);
 	ck_assert_msg(stat(dir, &sb) < 0 && errno == ENOENT,
 		      "'%s' is still there", dir);
-	deadline = now_s() + 10;
+	deadline = sw_now() + 10;
 	for (int i = 0; i < np; i++) {
-		while (!pid_gone(pids[i]) && now_s() < deadline)
-			sleep_ms(20);
-		ck_assert_msg(pid_gone(pids[i]), "process %ld still runs",
+		while (!sw_pid_gone(pids[i]) && sw_now() < deadline)
+			sw_sleep_ms(20);
+		ck_assert_msg(sw_pid_gone(pids[i]), "process %ld still runs",
 			      pids[i]);
 	}
 	for (int i = 0; i < nports; i++) {
-		while (port_open(ports[i]) && now_s() < deadline)
-			sleep_ms(20);
+		while (port_open(ports[i]) && sw_now() < deadline)
+			sw_sleep_ms(20);
 		ck_assert_msg(!port_open(ports[i]), "port %d still answers",
 			      ports[i]);
 	}
@@ -768,16 +567,16 @@ START_TEST(down_stops_everything_and_a_second_up_works)
 	free(err);
 
 	/* A second up works (the fixture's teardown takes it down). */
-	t0 = now_s();
+	t0 = sw_now();
 	rc = phasegate(up, &out, &err);
 	ck_assert_msg(rc == 0, "second up after down: exit %d: %s", rc, err);
-	printf("sandbox: up again in %.2f s\n", now_s() - t0);
+	printf("sandbox: up again in %.2f s\n", sw_now() - t0);
 	free(out);
 	free(err);
 	rc = phasegate(status, &out, &err);
 	ck_assert_msg(rc == 0, "status after the second up: exit %d: %s%s", rc,
 		      out, err);
-	ck_assert_int_eq(status_rows_answering(out), 6 * NREGIONS + 1);
+	ck_assert_int_eq(status_rows_answering(out), 6 * SW_NREGIONS + 1);
 	free(out);
 	free(err);
 }
@@ -790,20 +589,20 @@ START_TEST(a_dead_component_shows_in_status_and_up_refuses)
 	const char *up[] = {"sandbox",	    "up",   "--dir", dir,
 			    "--migrations", "/tmp", NULL};
 	char *out = NULL, *err = NULL;
-	struct sandbox_info in;
+	struct sw_info in;
 	double deadline;
 	long pid;
 	int rc;
 
 	require_up();
-	read_info(&in);
+	sw_read_info(&in);
 	pid = in.r[2].pids[3]; /* ap-southeast-1's mtail */
 	ck_assert_int_gt(pid, 1);
 	ck_assert_int_eq(kill((pid_t)pid, SIGKILL), 0);
-	deadline = now_s() + 10;
-	while (!pid_gone(pid) && now_s() < deadline)
-		sleep_ms(20);
-	ck_assert(pid_gone(pid));
+	deadline = sw_now() + 10;
+	while (!sw_pid_gone(pid) && sw_now() < deadline)
+		sw_sleep_ms(20);
+	ck_assert(sw_pid_gone(pid));
 	rc = phasegate(status, &out, &err);
 	ck_assert_int_eq(rc, 3);
 	ck_assert_msg(strstr(out, "mtail       ap-southeast-1") &&
