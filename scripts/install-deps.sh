@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git python3 time clang-format
-  libpg-query-dev libprotobuf-c-dev libcjson-dev libyaml-dev libssl-dev
+  libpg-query-dev postgresql-server-dev-15 libprotobuf-c-dev libcjson-dev libyaml-dev libssl-dev
   libpq-dev libsqlite3-dev libcurl4-openssl-dev check
   postgresql-15 postgresql-client-15
   # clang and its libFuzzer runtime, for scripts/fuzz.sh

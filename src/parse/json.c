@@ -15,59 +15,22 @@
 #include <emmintrin.h>
 #endif
 
-#include "parse.h"
-
-#define PHG_JSON_MAX_DEPTH 3000
-/* Nodes and strings are cut from chunks of this size taken from the arena;
- * a string over a quarter of it gets an arena allocation of its own. */
-#define JCHUNK (64 * 1024)
+#include "jsonmem.h"
 
 struct jreader {
 	const char *p, *end;
 	int depth;
-	bool failed;
-	bool arena;		 /* phg_json_arena_on(): else malloc each */
-	char *chunk, *chunk_end; /* what is left of the current chunk */
+	struct phg_jchunk mem;
 };
-
-/* A new chunk, or malloc without the arena (jr_alloc's slow path). */
-static void *jr_alloc_slow(struct jreader *r, size_t n, size_t align)
-{
-	char *c;
-
-	(void)align; /* a chunk's start is aligned for anything */
-	if (!r->arena)
-		return malloc(n ? n : 1);
-	if (n > JCHUNK / 4)
-		return phg_json_alloc(n);
-	c = phg_json_alloc(JCHUNK);
-	if (!c)
-		return NULL;
-	r->chunk = c + n;
-	r->chunk_end = c + JCHUNK;
-	return c;
-}
 
 static inline void *jr_alloc(struct jreader *r, size_t n, size_t align)
 {
-	uintptr_t at =
-		((uintptr_t)r->chunk + align - 1) & ~(uintptr_t)(align - 1);
-
-	if (!r->chunk || at + n > (uintptr_t)r->chunk_end)
-		return jr_alloc_slow(r, n, align);
-	r->chunk = (char *)(at + n);
-	return (void *)at;
+	return phg_jchunk_alloc(&r->mem, n, align);
 }
 
 static inline cJSON *node_new(struct jreader *r, int type)
 {
-	cJSON *n = jr_alloc(r, sizeof(*n), _Alignof(cJSON));
-
-	if (n) {
-		memset(n, 0, sizeof(*n));
-		n->type = type;
-	}
-	return n;
+	return phg_jchunk_node(&r->mem, type);
 }
 
 /* Where the first '"' or '\\' from p on is (end when none). */
@@ -418,11 +381,10 @@ static cJSON *read_value(struct jreader *r)
 
 cJSON *phg_json_parse(const char *text)
 {
-	struct jreader r = {.p = text,
-			    .end = text + strlen(text),
-			    .arena = phg_json_arena_on()};
+	struct jreader r = {.p = text, .end = text + strlen(text)};
 	cJSON *doc;
 
+	phg_jchunk_init(&r.mem);
 	doc = read_value(&r);
 	if (!doc)
 		return NULL;

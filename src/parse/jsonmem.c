@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
+#include "jsonmem.h"
 
 #define BLOCK_MIN (1u << 20)
 
@@ -63,6 +63,23 @@ bool phg_json_arena_on(void)
 void *phg_json_alloc(size_t n)
 {
 	return phg_json_arena_on() ? jmalloc(n) : malloc(n);
+}
+
+void *phg_jchunk_alloc_slow(struct phg_jchunk *c, size_t n)
+{
+	char *chunk;
+
+	/* A chunk's start is aligned for anything. */
+	if (!c->arena)
+		return malloc(n ? n : 1);
+	if (n > PHG_JCHUNK / 4)
+		return phg_json_alloc(n);
+	chunk = phg_json_alloc(PHG_JCHUNK);
+	if (!chunk)
+		return NULL;
+	c->chunk = chunk + n;
+	c->chunk_end = chunk + PHG_JCHUNK;
+	return chunk;
 }
 
 void phg_json_delete(cJSON *doc)

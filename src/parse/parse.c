@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lexer.h"
+#include "pgparse.h"
 
 /* Whether libpg_query was called, so that shutting it down is safe. */
 static bool parser_used;
@@ -242,9 +243,8 @@ static int report_syntax_error(struct parse_run *r, size_t off, size_t inlen,
 /* Parses one statement on its own (split mode). */
 static int parse_one(struct parse_run *r, size_t from, size_t to)
 {
-	PgQueryParseResult res;
+	struct phg_pg_result res;
 	struct phg_stmt *s;
-	cJSON *doc = NULL;
 	const cJSON *stmts, *first;
 	char *copy;
 	int rc;
@@ -256,7 +256,7 @@ static int parse_one(struct parse_run *r, size_t from, size_t to)
 	if (!copy)
 		return PHG_ENOMEM;
 	parser_used = true;
-	res = pg_query_parse(copy);
+	phg_pg_parse(copy, true, &res);
 	if (res.error) {
 		if (is_too_deep(res.error->message)) {
 			rc = report_unanalyzable(r, s, res.error->message);
@@ -268,20 +268,19 @@ static int parse_one(struct parse_run *r, size_t from, size_t to)
 			rc = deliver(r, s, NULL);
 		goto out;
 	}
-	doc = phg_json_parse(res.parse_tree);
-	if (!doc) {
+	if (!res.doc) {
 		rc = report_unanalyzable(r, s, "it nests too deeply to read");
 		if (rc == 0)
 			rc = deliver(r, s, NULL);
 		goto out;
 	}
-	stmts = phg_field(doc, "stmts");
+	stmts = phg_field(res.doc, "stmts");
 	first = cJSON_IsArray(stmts) ? cJSON_GetArrayItem(stmts, 0) : NULL;
 	rc = deliver(r, s, phg_field(first, "stmt"));
 out:
-	phg_json_delete(doc);
+	phg_json_delete(res.doc);
 	phg_json_reset();
-	pg_query_free_parse_result(res);
+	phg_pg_result_free(&res);
 	free(copy);
 	return rc;
 }
@@ -312,16 +311,16 @@ static bool mentions(const char *s, size_t n, const char *word)
 static int try_parse(const char *input, size_t from, size_t to)
 {
 	char *copy = phg_strndup(input + from, to - from);
-	PgQueryParseResult res;
+	struct phg_pg_result res;
 	int rc;
 
 	if (!copy)
 		return -1;
-	res = pg_query_parse(copy);
+	phg_pg_parse(copy, false, &res);
 	rc = 0;
 	if (res.error)
 		rc = strstr(res.error->message, "at end of input") ? 1 : -1;
-	pg_query_free_parse_result(res);
+	phg_pg_result_free(&res);
 	free(copy);
 	return rc;
 }
@@ -429,27 +428,17 @@ out:
 /* Whole mode: one parse of the input. Returns 1 to ask for split mode. */
 static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
 {
-	PgQueryParseResult res;
-	cJSON *doc = NULL;
+	struct phg_pg_result res;
 	const cJSON *item;
 	int rc = 0;
 
 	parser_used = true;
-	res = pg_query_parse(input);
-
-	if (res.error) {
+	phg_pg_parse(input, true, &res);
+	if (!res.doc) {
 		rc = 1;
 		goto out;
 	}
-	doc = phg_json_parse(res.parse_tree);
-	if (!doc) {
-		rc = 1;
-		goto out;
-	}
-	pg_query_free_parse_result(res);
-	res.parse_tree = NULL;
-	res.stderr_buffer = NULL;
-	cJSON_ArrayForEach(item, phg_field(doc, "stmts"))
+	cJSON_ArrayForEach(item, phg_field(res.doc, "stmts"))
 	{
 		size_t from = (size_t)phg_field_int(item, "stmt_location", 0);
 		size_t n = (size_t)phg_field_int(item, "stmt_len", 0);
@@ -473,10 +462,9 @@ static int parse_whole(struct parse_run *r, const char *input, size_t inlen)
 	for (size_t i = 0; i < r->out->n; i++)
 		r->out->stmts[i]->tree = NULL;
 out:
-	phg_json_delete(doc);
+	phg_json_delete(res.doc);
 	phg_json_reset();
-	if (res.parse_tree || res.error)
-		pg_query_free_parse_result(res);
+	phg_pg_result_free(&res);
 	return rc;
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "lexer.h"
+#include "pgparse.h"
 
 /* The longest source line a statement keeps for the caret (as parse.c). */
 #define LINE_TEXT_MAX 400
@@ -371,15 +372,12 @@ static int keep_doc(struct do_walk *w, cJSON *doc)
 /* Parses one embedded query and hands its statements to the callback. */
 static void walk_query(struct do_walk *w, const char *query)
 {
-	PgQueryParseResult res = pg_query_parse(query);
-	cJSON *doc = NULL;
+	struct phg_pg_result res;
+	cJSON *doc;
 	const cJSON *it;
 
-	if (res.error) {
-		w->bad = true;
-		goto out;
-	}
-	doc = phg_json_parse(res.parse_tree);
+	phg_pg_parse(query, true, &res);
+	doc = res.doc;
 	if (!doc) {
 		w->bad = true;
 		goto out;
@@ -409,7 +407,7 @@ static void walk_query(struct do_walk *w, const char *query)
 			w->rc = w->fn(&inner, w->ctx);
 	}
 out:
-	pg_query_free_parse_result(res);
+	phg_pg_result_free(&res);
 }
 
 static void walk_node(struct do_walk *w, const cJSON *node, int depth)
