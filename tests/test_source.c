@@ -336,6 +336,60 @@ START_TEST(test_dbmate)
 }
 END_TEST
 
+/* What phg_source_read gives for m, as a malloc'd string. */
+static char *read_text(struct phg_migration *m)
+{
+	struct phg_buf text = {0};
+	struct phg_err err = {0};
+	char *copy;
+
+	ck_assert_int_eq(phg_source_read(m, &text, &err), 0);
+	copy = strndup(text.data + m->up_start, m->up_end - m->up_start);
+	ck_assert_ptr_nonnull(copy);
+	phg_buf_release(&text);
+	return copy;
+}
+
+/* Lint's discovery keeps each file's text, so the file is read once; a
+   runner's discovery keeps nothing and reads the file when it loads it. */
+START_TEST(test_discover_cached)
+{
+	struct phg_migration_set kept, plain;
+	struct phg_err err = {0};
+	char *text;
+
+	th_write_str(tmp, "0001_init.sql", "SELECT 1;\n");
+	th_write_str(tmp, "20240101000000_db.sql",
+		     "-- migrate:up\nSELECT 2;\n-- migrate:down\nSELECT 3;\n");
+	ck_assert_int_eq(phg_source_discover_cached(tmp, &kept, &err), 0);
+	discover_ok(NULL, &plain);
+	ck_assert_uint_eq(kept.n, 2);
+	ck_assert_str_eq(kept.items[0].cached, "SELECT 1;\n");
+	ck_assert_uint_eq(kept.items[0].cached_len, strlen("SELECT 1;\n"));
+	ck_assert_ptr_null(plain.items[0].cached);
+	ck_assert_ptr_null(plain.cache);
+
+	/* Changed on disk after discovery: the kept text is what is read. */
+	th_write_str(tmp, "0001_init.sql", "SELECT 'changed';\n");
+	th_write_str(tmp, "20240101000000_db.sql",
+		     "-- migrate:up\nSELECT 'changed';\n");
+	text = read_text(&kept.items[0]);
+	ck_assert_str_eq(text, "SELECT 1;\n");
+	free(text);
+	text = read_text(&kept.items[1]);
+	ck_assert_str_eq(text, "SELECT 2;\n");
+	free(text);
+	text = read_text(&plain.items[0]);
+	ck_assert_str_eq(text, "SELECT 'changed';\n");
+	free(text);
+	text = read_text(&plain.items[1]);
+	ck_assert_str_eq(text, "SELECT 'changed';\n");
+	free(text);
+	phg_source_release(&kept);
+	phg_source_release(&plain);
+}
+END_TEST
+
 START_TEST(test_dbmate_sections_direct)
 {
 	size_t s = 99, e = 99;
@@ -913,6 +967,7 @@ static Suite *source_suite(void)
 	tcase_add_test(tc, test_duplicate_diesel);
 	tcase_add_test(tc, test_mixed_layouts_deterministic);
 	tcase_add_test(tc, test_missing_folder);
+	tcase_add_test(tc, test_discover_cached);
 	tcase_add_test(tc, test_folder_is_a_file);
 	tcase_add_test(tc, test_empty_folder);
 	tcase_add_test(tc, test_dangling_symlink);

@@ -130,6 +130,41 @@ START_TEST(read_file_errors_name_the_path)
 }
 END_TEST
 
+/* Sizes around the 64 KiB read size, and a file that says size 0 but has
+   text (/proc): each reads whole, short reads or not. */
+START_TEST(read_file_reads_whole)
+{
+	static const size_t sizes[] = {1, 65534, 65535, 65536, 200000};
+	char *dir = th_tmpdir();
+	struct phg_err err = {0};
+	struct phg_buf b = {0};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char *text = malloc(sizes[i] + 1);
+
+		ck_assert_ptr_nonnull(text);
+		for (size_t k = 0; k < sizes[i]; k++)
+			text[k] = (char)('a' + k % 26);
+		text[sizes[i]] = '\0';
+		th_write(dir, "f.sql", text, sizes[i]);
+		snprintf(path, sizeof(path), "%s/f.sql", dir);
+		b.len = 0;
+		ck_assert_int_eq(phg_read_file(path, &b, &err), 0);
+		ck_assert_uint_eq(b.len, sizes[i]);
+		ck_assert(memcmp(b.data, text, sizes[i]) == 0);
+		free(text);
+	}
+	b.len = 0;
+	ck_assert_int_eq(phg_read_file("/proc/self/status", &b, &err), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "\nPid:"));
+	ck_assert(b.len > 0 && b.data[b.len - 1] == '\n');
+	phg_buf_release(&b);
+	th_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
@@ -138,6 +173,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, map_put_get_delete);
+	tcase_add_test(tc, read_file_reads_whole);
 	tcase_add_test(tc, utf8_checks);
 	tcase_add_test(tc, json_escaping);
 	tcase_add_test(tc, sha256_known_value);

@@ -314,7 +314,7 @@ int lint_target_prepare(struct lint_folder *f, const char *path,
 	}
 	if (!dir)
 		return phg_err_set(err, PHG_ENOMEM, "out of memory");
-	rc = phg_source_discover(dir, &f->set, err);
+	rc = phg_source_discover_cached(dir, &f->set, err);
 	if (rc < 0)
 		goto out;
 	if (!S_ISDIR(st.st_mode)) {

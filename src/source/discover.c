@@ -24,13 +24,17 @@ struct entry {
 	struct phg_migration m;
 	bool pg_dialect; /* ory/popx ".postgres." file: beats a generic one */
 	bool dropped;
+	bool cached; /* its text is in walk.cache at cache_at */
+	size_t cache_at;
 };
 
 struct walk {
 	const char *dir;
 	struct entry *items;
 	size_t n, cap;
-	struct phg_buf buf; /* every file is read into this one buffer */
+	struct phg_buf buf;   /* every file is read into this one buffer */
+	bool keep_text;	      /* phg_source_discover_cached */
+	struct phg_buf cache; /* the texts kept, each NUL-terminated */
 	struct phg_err *err;
 };
 
@@ -286,6 +290,21 @@ static char *strndup_nodash(const char *src, size_t n)
 	return out;
 }
 
+/* Keeps w->buf as e's text when asked to and within the budget. */
+static void keep_text(struct walk *w, struct entry *e)
+{
+	if (!w->keep_text ||
+	    w->cache.len + w->buf.len + 1 > PHG_SOURCE_CACHE_MAX)
+		return;
+	e->cache_at = w->cache.len;
+	e->m.cached_len = w->buf.len;
+	/* Out of memory only costs the second read. */
+	e->cached = phg_buf_add(&w->cache, w->buf.data, w->buf.len) == 0 &&
+		    phg_buf_add(&w->cache, "", 1) == 0;
+	if (!e->cached)
+		w->cache.len = e->cache_at;
+}
+
 /*
  * Adds the migration whose SQL is rel inside the folder: reads it for its
  * dbmate markers (a numbered file may be dbmate's). st is the file's
@@ -319,6 +338,7 @@ static int add_file(struct walk *w, const char *rel, const struct stat *st,
 		rc = phg_err_set(w->err, PHG_ENOMEM, "out of memory");
 		goto out;
 	}
+	keep_text(w, e);
 	e->m.path = path;
 	path = NULL;
 	e->m.name = phg_strndup(s->name, s->name_len);
@@ -614,8 +634,8 @@ static int check_duplicates(struct walk *w)
 	return 0;
 }
 
-int phg_source_discover(const char *dir, struct phg_migration_set *out,
-			struct phg_err *err)
+static int discover(const char *dir, bool keep_text,
+		    struct phg_migration_set *out, struct phg_err *err)
 {
 	struct walk w;
 	DIR *d = NULL;
@@ -625,6 +645,7 @@ int phg_source_discover(const char *dir, struct phg_migration_set *out,
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
 	w.dir = dir;
+	w.keep_text = keep_text;
 	w.err = err;
 	d = opendir(dir);
 	if (!d) {
@@ -664,10 +685,15 @@ int phg_source_discover(const char *dir, struct phg_migration_set *out,
 	for (size_t i = 0; i < w.n; i++) {
 		if (w.items[i].dropped)
 			continue;
+		if (w.items[i].cached)
+			w.items[i].m.cached =
+				w.cache.data + w.items[i].cache_at;
 		out->items[n++] = w.items[i].m;
 		memset(&w.items[i].m, 0, sizeof(w.items[i].m));
 	}
 	out->n = n;
+	out->cache = w.cache.data;
+	w.cache.data = NULL;
 out:
 	if (d)
 		closedir(d);
@@ -675,9 +701,22 @@ out:
 		entry_release(&w.items[i]);
 	free(w.items);
 	phg_buf_release(&w.buf);
+	phg_buf_release(&w.cache);
 	if (rc < 0)
 		phg_source_release(out);
 	return rc;
+}
+
+int phg_source_discover(const char *dir, struct phg_migration_set *out,
+			struct phg_err *err)
+{
+	return discover(dir, false, out, err);
+}
+
+int phg_source_discover_cached(const char *dir, struct phg_migration_set *out,
+			       struct phg_err *err)
+{
+	return discover(dir, true, out, err);
 }
 
 void phg_source_release(struct phg_migration_set *set)
@@ -689,5 +728,6 @@ void phg_source_release(struct phg_migration_set *set)
 	}
 	free(set->items);
 	free(set->dir);
+	free(set->cache);
 	memset(set, 0, sizeof(*set));
 }

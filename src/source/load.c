@@ -1,6 +1,7 @@
 /*
  * load.c: reads one migration's file for parsing and finds its forward SQL
- * again, since the file may have changed since it was discovered.
+ * again, since the file may have changed since it was discovered (unless
+ * discovery kept its text: phg_source_discover_cached).
  */
 #include "source.h"
 
@@ -26,7 +27,12 @@ int phg_source_read(struct phg_migration *m, struct phg_buf *text,
 	text->len = 0;
 	if (text->data)
 		text->data[0] = '\0';
-	rc = phg_read_file(m->path, text, err);
+	if (m->cached)
+		rc = phg_buf_add(text, m->cached, m->cached_len) < 0
+			     ? phg_err_set(err, PHG_ENOMEM, "out of memory")
+			     : 0;
+	else
+		rc = phg_read_file(m->path, text, err);
 	if (rc < 0)
 		return rc;
 	if (m->layout != PHG_LAYOUT_DBMATE) {

@@ -37,6 +37,11 @@ struct phg_migration {
 	size_t up_start, up_end;
 	char checksum[65]; /* SHA-256 of the whole file, hex; set by
 			      phg_source_load ("" before) */
+	/* The file's text as discovery read it, NUL-terminated, owned by the
+	   set (phg_source_discover_cached only; else NULL): phg_source_read
+	   takes it instead of reading the file a second time. */
+	const char *cached;
+	size_t cached_len;
 };
 
 /* The migrations of one folder, in the order they apply. */
@@ -44,6 +49,7 @@ struct phg_migration_set {
 	char *dir; /* the folder as given */
 	struct phg_migration *items;
 	size_t n;
+	char *cache; /* the texts items[i].cached point into */
 };
 
 /*
@@ -55,6 +61,16 @@ struct phg_migration_set {
  */
 int phg_source_discover(const char *dir, struct phg_migration_set *out,
 			struct phg_err *err);
+
+/*
+ * phg_source_discover that also keeps each file's text (up to
+ * PHG_SOURCE_CACHE_MAX bytes in all), for a caller that reads every
+ * migration right away: lint. A runner reads files when it applies them,
+ * so it does not keep them.
+ */
+#define PHG_SOURCE_CACHE_MAX (64u * 1024 * 1024)
+int phg_source_discover_cached(const char *dir, struct phg_migration_set *out,
+			       struct phg_err *err);
 
 /* Frees what phg_source_discover allocated. */
 void phg_source_release(struct phg_migration_set *set);

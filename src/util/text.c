@@ -50,6 +50,7 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 	}
 	for (;;) {
 		ssize_t n;
+		size_t want;
 
 		if (phg_buf_reserve(out, 64 * 1024) < 0) {
 			rc = phg_err_set(err, PHG_ENOMEM,
@@ -59,7 +60,8 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 		}
 		/* An empty file must read as "", not as what malloc left. */
 		out->data[out->len] = '\0';
-		n = read(fd, out->data + out->len, out->cap - out->len - 1);
+		want = out->cap - out->len - 1;
+		n = read(fd, out->data + out->len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -78,6 +80,12 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 				PHG_MAX_FILE_SIZE);
 			goto out;
 		}
+		/* A short read that reached the size fstat gave is the end of
+		   a regular file: no second read to be told so. (Files that
+		   say size 0, like /proc's, are read until read returns 0.) */
+		if ((size_t)n < want && S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    out->len >= (size_t)st.st_size)
+			break;
 	}
 out:
 	close(fd);
