@@ -44,8 +44,8 @@ struct phg_finding *phg_findings_add(struct phg_findings *fs, const char *rule,
 	f->line = line;
 	f->col = col;
 	f->message = phg_arena_strdup(fs->arena, message ? message : "");
-	f->help = phg_arena_strdup(fs->arena, help ? help : "");
-	if (!f->message || !f->help)
+	f->help = help ? help : "";
+	if (!f->message)
 		return NULL;
 	fs->n++;
 	return f;

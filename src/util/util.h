@@ -168,7 +168,8 @@ struct phg_finding {
 	const char *file;  /* display path; borrowed for the run */
 	int line, col;	   /* 1-based; col counts code points; 0 = none */
 	char *message;	   /* what is wrong and why (arena) */
-	char *help;	   /* the safe alternative, step by step (arena) */
+	const char *help;  /* the safe alternative, step by step (arena or
+			      static) */
 	char *source_line; /* the line at line:col, for the caret (arena) */
 	bool suppressed;   /* an ignore comment matched */
 	int release;	   /* index of the release it belongs to */
@@ -190,8 +191,10 @@ struct phg_findings {
 };
 
 /*
- * Appends a finding (message and help are copied into the arena) and returns
- * it, or NULL when out of memory.
+ * Appends a finding and returns it, or NULL when out of memory. The message
+ * is copied into the arena; the help is kept as given, so it must live as
+ * long as the findings: a literal, or a string from their arena (help texts
+ * are long, and every finding of a rule would copy the same one).
  */
 struct phg_finding *phg_findings_add(struct phg_findings *fs, const char *rule,
 				     enum phg_severity sev, const char *file,
