@@ -172,6 +172,37 @@ awk -v l="$LOAD_START" 'BEGIN { exit !(l > 0.5) }' &&
 # "Command exited with non-zero status N" when the command fails).
 time_lines() { grep -E '^[0-9.]+ [0-9]+ [0-9.]+ [0-9.]+$' "$1"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'; }
+# CPU seconds (user + system, ms resolution) of every child the shell had
+# waited for when it wrote file, a copy of bash's `times` output
+# (getrusage of the children: a tool's own children, like squawk under
+# xargs, count too). `times` itself must run in the timing shell, not in a
+# $(...) subshell, and before any other child (awk) starts.
+children_cpu() {
+	awk 'END { for (i = 1; i <= NF; i++) { split($i, p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+		printf "%.4f", s }' "$1"
+}
+
+# Each tool runs twice per round. The first run is timed: wall clock from
+# $EPOCHREALTIME and CPU from `times`, around the tool itself, so no
+# measuring program is in the timed path (GNU time would add one exec per
+# process, eight for phasegate and one for the others). The second run,
+# under GNU time, gives peak RSS and GNU time's own %e.
+#   timed VAR_WALL VAR_CPU cmd...   (stdin, stdout, stderr as the caller set)
+timed() {
+	local -n _wall=$1 _cpu=$2
+	local t0 t1 c0 c1 rc=0
+	shift 2
+	times >times.before
+	t0=$EPOCHREALTIME
+	"$@" || rc=$?
+	t1=$EPOCHREALTIME
+	times >times.after
+	c0=$(children_cpu times.before)
+	c1=$(children_cpu times.after)
+	_wall=$(elapsed "$t0" "$t1")
+	_cpu=$(elapsed "$c0" "$c1")
+	return $rc
+}
 
 # One row per round and tool: round tool wall_clock wall_%e cpu rss_kb
 : >rounds.tsv
@@ -181,43 +212,42 @@ for ((r = 1; r <= ROUNDS; r++)); do
 
 	# floor: one process over all files
 	rc=0
-	t0=$EPOCHREALTIME
-	/usr/bin/time -o floor.time -f "$FMT" "$FLOOR" <all.txt >/dev/null 2>floor.err || rc=$?
-	t1=$EPOCHREALTIME
+	timed w c "$FLOOR" <all.txt >/dev/null 2>floor.err || rc=$?
 	((rc == 0)) || die "floor failed (exit $rc): $(cat floor.err)"
-	time_lines floor.time | awk -v r="$r" -v w="$(elapsed "$t0" "$t1")" \
-		'{ printf "%d\tfloor\t%s\t%s\t%.2f\t%d\n", r, w, $1, $3 + $4, $2 }' >>rounds.tsv
+	/usr/bin/time -o floor.time -f "$FMT" "$FLOOR" <all.txt >/dev/null 2>floor.err
+	time_lines floor.time | awk -v r="$r" -v w="$w" -v c="$c" \
+		'{ printf "%d\tfloor\t%s\t%s\t%s\t%d\n", r, w, $1, c, $2 }' >>rounds.tsv
 
 	# phasegate: one process per project folder; times summed, RSS max
 	: >phg.time
 	pw=0
+	pc=0
 	for i in "${!PROJECTS[@]}"; do
 		rc=0
-		t0=$EPOCHREALTIME
-		/usr/bin/time -o phg.one -f "$FMT" "$PHG" lint --format json "$CORPUS/${PROJECTS[$i]}" \
+		timed w c "$PHG" lint --format json "$CORPUS/${PROJECTS[$i]}" \
 			>"phg.$i.json" 2>"phg.$i.err" || rc=$?
-		t1=$EPOCHREALTIME
 		((rc <= 1)) || die "phasegate exit $rc on ${PROJECTS[$i]}: $(head -c 300 "phg.$i.err")"
-		w=$(elapsed "$t0" "$t1")
+		/usr/bin/time -o phg.one -f "$FMT" "$PHG" lint --format json "$CORPUS/${PROJECTS[$i]}" \
+			>/dev/null 2>&1 || true
 		pw=$(awk -v a="$pw" -v b="$w" 'BEGIN { printf "%.4f", a + b }')
+		pc=$(awk -v a="$pc" -v b="$c" 'BEGIN { printf "%.4f", a + b }')
 		time_lines phg.one | tee -a phg.time |
 			awk -v r="$r" -v i="$i" -v w="$w" '{ printf "%d\t%d\t%s\t%d\n", r, i, w, $2 }' >>projects.tsv
 	done
-	awk -v r="$r" -v w="$pw" '{ e += $1; c += $3 + $4; if ($2 > m) m = $2 }
-		END { printf "%d\tphasegate\t%s\t%.2f\t%.2f\t%d\n", r, w, e, c, m }' phg.time >>rounds.tsv
+	awk -v r="$r" -v w="$pw" -v c="$pc" '{ e += $1; if ($2 > m) m = $2 }
+		END { printf "%d\tphasegate\t%s\t%.2f\t%s\t%d\n", r, w, e, c, m }' phg.time >>rounds.tsv
 
 	# squawk: all files; one process unless xargs has to split the list
-	: >squawk.time
-	t0=$EPOCHREALTIME
-	"${XARGS[@]}" /usr/bin/time -a -o squawk.time -f "$FMT" "$SQUAWK" "${SQ_ARGS[@]}" \
-		>squawk.json 2>squawk.err || true # exits 1 on findings
-	t1=$EPOCHREALTIME
+	timed w c "${XARGS[@]}" "$SQUAWK" "${SQ_ARGS[@]}" >squawk.json 2>squawk.err || true # exits 1 on findings
 	n=$({ grep -o '"file":"[^"]*"' squawk.json || true; } | sort -u | wc -l)
 	[[ $n == "$sq_files_with_findings" ]] ||
 		die "squawk reported on $n files this round, $sq_files_with_findings in the check run: $(head -c 300 squawk.err)"
-	time_lines squawk.time | awk -v r="$r" -v w="$(elapsed "$t0" "$t1")" \
-		'{ e += $1; c += $3 + $4; if ($2 > m) m = $2; p++ }
-		END { printf "%d\tsquawk\t%s\t%.2f\t%.2f\t%d\n", r, w, e, c, m; print p > "squawk.procs" }' >>rounds.tsv
+	: >squawk.time
+	"${XARGS[@]}" /usr/bin/time -a -o squawk.time -f "$FMT" "$SQUAWK" "${SQ_ARGS[@]}" \
+		>/dev/null 2>&1 || true
+	time_lines squawk.time | awk -v r="$r" -v w="$w" -v c="$c" \
+		'{ e += $1; if ($2 > m) m = $2; p++ }
+		END { printf "%d\tsquawk\t%s\t%.2f\t%s\t%d\n", r, w, e, c, m; print p > "squawk.procs" }' >>rounds.tsv
 done
 SQ_PROCS=$(cat squawk.procs)
 LOAD_END=$(cut -d ' ' -f 1 /proc/loadavg)
@@ -247,6 +277,8 @@ R_FLOOR=$(paired phasegate floor 3)
 R_SQUAWK=$(paired phasegate squawk 3)
 R_RSS=$(paired phasegate squawk 6)
 R_FLOOR_E=$(paired phasegate floor 4)
+R_FLOOR_CPU=$(paired phasegate floor 5)
+R_SQUAWK_CPU=$(paired phasegate squawk 5)
 R_SQUAWK_E=$(paired phasegate squawk 4)
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "**missed**" }'; }
 x() { awk -v v="$1" 'BEGIN { printf "%.2f×", v }'; }
@@ -271,19 +303,23 @@ mkdir -p "$RESULTS"
 	echo
 	echo "| tool | processes | wall median (s) | wall range (s) | CPU median (s) | peak RSS median (MB) |"
 	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-	echo "| floor (pg_query_parse only) | 1 | $(s3 "${WALL[floor]}") | $(minmax floor) | ${CPU[floor]} | $(mb "${RSS[floor]}") |"
-	echo "| phasegate lint --format json | ${#PROJECTS[@]} | $(s3 "${WALL[phasegate]}") | $(minmax phasegate) | ${CPU[phasegate]} | $(mb "${RSS[phasegate]}") (largest process) |"
-	echo "| squawk --reporter json | $SQ_PROCS | $(s3 "${WALL[squawk]}") | $(minmax squawk) | ${CPU[squawk]} | $(mb "${RSS[squawk]}") |"
+	echo "| floor (pg_query_parse only) | 1 | $(s3 "${WALL[floor]}") | $(minmax floor) | $(s3 "${CPU[floor]}") | $(mb "${RSS[floor]}") |"
+	echo "| phasegate lint --format json | ${#PROJECTS[@]} | $(s3 "${WALL[phasegate]}") | $(minmax phasegate) | $(s3 "${CPU[phasegate]}") | $(mb "${RSS[phasegate]}") (largest process) |"
+	echo "| squawk --reporter json | $SQ_PROCS | $(s3 "${WALL[squawk]}") | $(minmax squawk) | $(s3 "${CPU[squawk]}") | $(mb "${RSS[squawk]}") |"
 	echo
 	echo "| ratio (median of per-round ratios) | measured | target | |"
 	echo "| --- | ---: | ---: | --- |"
 	echo "| phasegate / floor, wall | $(x "$R_FLOOR") | ≤ 2× | $(verdict "$R_FLOOR" 2) |"
 	echo "| phasegate / squawk, wall | $(x "$R_SQUAWK") | ≤ 0.3× | $(verdict "$R_SQUAWK" 0.3) |"
 	echo "| phasegate / squawk, peak RSS | $(x "$R_RSS") | ≤ 1× | $(verdict "$R_RSS" 1) |"
+	echo "| phasegate / floor, CPU | $(x "$R_FLOOR_CPU") | | |"
+	echo "| phasegate / squawk, CPU | $(x "$R_SQUAWK_CPU") | | |"
 	echo
 	echo "Wall time is read from the shell's clock (\$EPOCHREALTIME) around each"
-	echo "\`/usr/bin/time -f '%e %M'\` call; GNU time's own %e (0.01 s steps, summed"
-	echo "over phasegate's ${#PROJECTS[@]} processes) gives phasegate / floor $(x "$R_FLOOR_E") and"
+	echo "tool's own process (no measuring program in between), CPU time from"
+	echo "the shell's children times; peak RSS comes from a second run of each"
+	echo "under GNU time, whose own %e (0.01 s steps, summed over phasegate's"
+	echo "${#PROJECTS[@]} processes) gives phasegate / floor $(x "$R_FLOOR_E") and"
 	echo "phasegate / squawk $(x "$R_SQUAWK_E")."
 	echo
 	echo "| phasegate, per folder | files | wall median (s) | peak RSS median (MB) |"
