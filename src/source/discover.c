@@ -33,6 +33,7 @@ struct walk {
 	struct entry *items;
 	size_t n, cap;
 	struct phg_buf buf;   /* every file is read into this one buffer */
+	int dirfd;	      /* the folder, open: files are opened in it */
 	bool keep_text;	      /* phg_source_discover_cached */
 	struct phg_buf cache; /* the texts kept, each NUL-terminated */
 	struct phg_err *err;
@@ -236,20 +237,6 @@ static bool toml_no_transaction(const char *t, size_t len)
 	return false;
 }
 
-/*
- * stat()s path, following symlinks. Returns 0 with *st filled, 1 when
- * nothing is there, or PHG_EIO naming path for any other failure.
- */
-static int stat_opt(struct walk *w, const char *path, struct stat *st)
-{
-	if (stat(path, st) == 0)
-		return 0;
-	if (errno == ENOENT || errno == ENOTDIR)
-		return 1;
-	return phg_err_set(w->err, PHG_EIO, "cannot read '%s': %s", path,
-			   errno_text(errno));
-}
-
 static struct entry *push(struct walk *w)
 {
 	struct entry *e;
@@ -307,11 +294,12 @@ static void keep_text(struct walk *w, struct entry *e)
 
 /*
  * Adds the migration whose SQL is rel inside the folder: reads it for its
- * dbmate markers (a numbered file may be dbmate's). st is the file's
- * stat; only regular files are read (a FIFO would block).
+ * dbmate markers (a numbered file may be dbmate's); only regular files are
+ * read (a FIFO would block). With optional, a file that is not there
+ * returns 1 and adds nothing; otherwise that is an error naming it.
  */
-static int add_file(struct walk *w, const char *rel, const struct stat *st,
-		    const struct shape *s, bool diesel_dash)
+static int add_file(struct walk *w, const char *rel, const struct shape *s,
+		    bool diesel_dash, bool optional)
 {
 	struct entry *e;
 	char *path = phg_path_join(w->dir, rel);
@@ -319,19 +307,12 @@ static int add_file(struct walk *w, const char *rel, const struct stat *st,
 
 	if (!path)
 		return phg_err_set(w->err, PHG_ENOMEM, "out of memory");
-	if (st && S_ISDIR(st->st_mode)) {
-		rc = phg_err_set(w->err, PHG_EIO, "cannot read '%s': %s", path,
-				 errno_text(EISDIR));
-		goto out;
-	}
-	if (st && !S_ISREG(st->st_mode)) {
-		rc = phg_err_set(w->err, PHG_EIO,
-				 "cannot read '%s': not a regular file", path);
-		goto out;
-	}
 	w->buf.len = 0;
-	rc = phg_read_file(path, &w->buf, w->err);
-	if (rc < 0)
+	rc = phg_read_file_at(w->dirfd, rel, path, true, &w->buf, w->err);
+	if (rc == 1 && !optional)
+		rc = phg_err_set(w->err, PHG_EIO, "cannot read '%s': %s", path,
+				 errno_text(ENOENT));
+	if (rc != 0)
 		goto out;
 	e = push(w);
 	if (!e) {
@@ -385,7 +366,6 @@ out:
 static int add_folder(struct walk *w, const char *sub)
 {
 	struct shape s;
-	struct stat st;
 	char *rel = NULL, *path = NULL;
 	const char *us;
 	int rc;
@@ -394,59 +374,42 @@ static int add_folder(struct walk *w, const char *sub)
 	s.name = sub;
 	s.name_len = strlen(sub);
 	rel = phg_asprintf("%s/migration.sql", sub);
-	path = rel ? phg_path_join(w->dir, rel) : NULL;
-	if (!path) {
+	if (!rel) {
 		rc = phg_err_set(w->err, PHG_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = stat_opt(w, path, &st);
-	if (rc < 0)
+	s.layout = PHG_LAYOUT_PRISMA;
+	s.version = sub;
+	s.version_len = digits_len(sub, s.name_len);
+	rc = add_file(w, rel, &s, false, true);
+	if (rc != 1)
 		goto out;
-	if (rc == 0) {
-		s.layout = PHG_LAYOUT_PRISMA;
-		s.version = sub;
-		s.version_len = digits_len(sub, s.name_len);
-		rc = add_file(w, rel, &st, &s, false);
-		goto out;
-	}
 	free(rel);
-	free(path);
 	rel = phg_asprintf("%s/up.sql", sub);
-	path = rel ? phg_path_join(w->dir, rel) : NULL;
-	if (!path) {
+	if (!rel) {
 		rc = phg_err_set(w->err, PHG_ENOMEM, "out of memory");
-		goto out;
-	}
-	rc = stat_opt(w, path, &st);
-	if (rc != 0) {
-		rc = rc < 0 ? rc : 1; /* neither file: not a migration */
 		goto out;
 	}
 	/* Diesel's version is the name up to its first '_', dashes removed. */
 	s.layout = PHG_LAYOUT_DIESEL;
-	s.version = sub;
 	us = strchr(sub, '_');
 	s.version_len = us ? (size_t)(us - sub) : s.name_len;
-	rc = add_file(w, rel, &st, &s, true);
-	if (rc < 0)
-		goto out;
+	rc = add_file(w, rel, &s, true, true);
+	if (rc != 0)
+		goto out; /* 1: neither file, not a migration */
 	free(rel);
-	free(path);
 	rel = phg_asprintf("%s/metadata.toml", sub);
 	path = rel ? phg_path_join(w->dir, rel) : NULL;
 	if (!path) {
 		rc = phg_err_set(w->err, PHG_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = stat_opt(w, path, &st);
+	w->buf.len = 0;
+	rc = phg_read_file_at(w->dirfd, rel, path, true, &w->buf, w->err);
 	if (rc != 0) {
 		rc = rc < 0 ? rc : 0;
 		goto out;
 	}
-	w->buf.len = 0;
-	rc = phg_read_file(path, &w->buf, w->err);
-	if (rc < 0)
-		goto out;
 	if (toml_no_transaction(w->buf.data, w->buf.len))
 		w->items[w->n - 1].m.no_transaction = true;
 out:
@@ -478,7 +441,6 @@ static int add_entry(struct walk *w, const struct dirent *de)
 	const char *fname = de->d_name;
 	struct shape s;
 	struct stat st;
-	const struct stat *stp = NULL;
 	bool is_dir = false, known = false;
 	int rc;
 
@@ -498,7 +460,7 @@ static int add_entry(struct walk *w, const struct dirent *de)
 
 		if (!path)
 			return phg_err_set(w->err, PHG_ENOMEM, "out of memory");
-		rc = stat(path, &st);
+		rc = fstatat(w->dirfd, fname, &st, 0);
 		e = errno;
 		if (rc < 0) {
 			/* Only a name that looks like a migration matters. */
@@ -513,7 +475,6 @@ static int add_entry(struct walk *w, const struct dirent *de)
 		}
 		free(path);
 		is_dir = S_ISDIR(st.st_mode);
-		stp = &st;
 	}
 	if (is_dir) {
 		rc = is_digit(fname[0]) ? add_folder(w, fname) : 1;
@@ -527,7 +488,7 @@ static int add_entry(struct walk *w, const struct dirent *de)
 	}
 	if (!file_shape(fname, &s))
 		return 0;
-	return add_file(w, fname, stp, &s, false);
+	return add_file(w, fname, &s, false, false);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -653,6 +614,7 @@ static int discover(const char *dir, bool keep_text,
 				 errno_text(errno));
 		goto out;
 	}
+	w.dirfd = dirfd(d);
 	for (;;) {
 		struct dirent *de;
 

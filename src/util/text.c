@@ -29,15 +29,24 @@ static const char *errno_text(int e)
 	}
 }
 
-int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
+int phg_read_file_at(int dirfd, const char *rel, const char *path,
+		     bool regular_only, struct phg_buf *out,
+		     struct phg_err *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer when only
+	   regular files are wanted (it is refused below). Otherwise a FIFO
+	   (--config <(...)) is read like a file. */
+	int fd = openat(dirfd, rel,
+			O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK : 0));
 	int rc = 0;
 
 	if (fd < 0)
-		return phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
-				   errno_text(errno));
+		return errno == ENOENT || errno == ENOTDIR
+			       ? 1
+			       : phg_err_set(err, PHG_EIO,
+					     "cannot read '%s': %s", path,
+					     errno_text(errno));
 	if (fstat(fd, &st) < 0) {
 		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
 				 errno_text(errno));
@@ -46,6 +55,11 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 	if (S_ISDIR(st.st_mode)) {
 		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
 				 errno_text(EISDIR));
+		goto out;
+	}
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		rc = phg_err_set(err, PHG_EIO,
+				 "cannot read '%s': not a regular file", path);
 		goto out;
 	}
 	for (;;) {
@@ -81,8 +95,8 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 			goto out;
 		}
 		/* A short read that reached the size fstat gave is the end of
-		   a regular file: no second read to be told so. (Files that
-		   say size 0, like /proc's, are read until read returns 0.) */
+		   the file: no second read to be told so. (Files that say size
+		   0, like /proc's, are read until read returns 0.) */
 		if ((size_t)n < want && S_ISREG(st.st_mode) && st.st_size > 0 &&
 		    out->len >= (size_t)st.st_size)
 			break;
@@ -92,6 +106,16 @@ out:
 	if (rc < 0)
 		phg_buf_release(out);
 	return rc;
+}
+
+int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
+{
+	int rc = phg_read_file_at(AT_FDCWD, path, path, false, out, err);
+
+	/* errno is still openat's. */
+	return rc == 1 ? phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
+				     errno_text(errno))
+		       : rc;
 }
 
 void phg_sha256_hex(const void *data, size_t len, char out[65])

@@ -136,6 +136,16 @@ void phg_vec_release(struct phg_vec *v);
  * permission denied, a folder, too large). The caller releases out.
  */
 int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err);
+/*
+ * phg_read_file for rel inside the folder open as dirfd (AT_FDCWD: the
+ * current one), which spares the kernel a walk of the whole path; path is
+ * the name messages use. Returns 1, with nothing read and no error, when
+ * nothing is there (ENOENT, ENOTDIR). With regular_only anything but a
+ * regular file fails ("not a regular file") without waiting on a FIFO.
+ */
+int phg_read_file_at(int dirfd, const char *rel, const char *path,
+		     bool regular_only, struct phg_buf *out,
+		     struct phg_err *err);
 
 /* SHA-256 of data as 64 lower-case hex digits plus NUL. */
 void phg_sha256_hex(const void *data, size_t len, char out[65]);
