@@ -51,8 +51,7 @@ const cJSON *phg_node_get(const cJSON *node, const char *type)
 {
 	if (!is_object(node) || !node->child)
 		return NULL;
-	if (!node->child->string || node->child->string[0] != type[0] ||
-	    strcmp(node->child->string, type) != 0)
+	if (!node->child->string || !phg_key_eq(node->child->string, type))
 		return NULL;
 	return node->child;
 }
@@ -77,10 +76,12 @@ const cJSON *phg_field(const cJSON *obj, const char *key)
 
 	if (!is_object(obj) || !key)
 		return NULL;
-	/* cJSON_GetObjectItemCaseSensitive's walk, with the first byte
-	   compared before strcmp. */
+	/* cJSON_GetObjectItemCaseSensitive's walk, without a strcmp call
+	   per key: keys are short and differ early. A tree built from parse
+	   nodes (nodes.c) names fields with the same literals the readers
+	   pass, which the linker usually merges: then the pointers match. */
 	for (c = obj->child; c && c->string; c = c->next)
-		if (c->string[0] == key[0] && strcmp(c->string, key) == 0)
+		if (phg_key_eq(c->string, key))
 			return c;
 	return NULL;
 }

@@ -58,15 +58,22 @@ void phg_findings_release(struct phg_findings *fs)
 	fs->n = fs->cap = 0;
 }
 
-static uint64_t hash_str(const char *s)
+/* A word-at-a-time string hash (keys are qualified names, 10-40 bytes). */
+static uint32_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	size_t n = strlen(s);
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	h ^= h >> 29;
+	return (uint32_t)h;
 }
 
 void phg_map_init(struct phg_map *m, struct phg_arena *arena)
@@ -75,11 +82,13 @@ void phg_map_init(struct phg_map *m, struct phg_arena *arena)
 	m->arena = arena;
 }
 
-static size_t map_slot(const struct phg_map *m, const char *key)
+/* Where key (hash h) is, or the free slot where it would go. */
+static size_t map_slot(const struct phg_map *m, const char *key, uint32_t h)
 {
-	size_t i = (size_t)hash_str(key) & (m->cap - 1);
+	size_t i = h & (m->cap - 1);
 
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+	while (m->keys[i] &&
+	       (m->hashes[i] != h || !phg_key_eq(m->keys[i], key)))
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
@@ -90,48 +99,58 @@ void *phg_map_get(const struct phg_map *m, const char *key)
 
 	if (m->cap == 0)
 		return NULL;
-	i = map_slot(m, key);
+	i = map_slot(m, key, hash_str(key));
 	return m->keys[i] ? m->vals[i] : NULL;
+}
+
+/* Puts key (hash h) and val in a slot known to be free of key. */
+static void map_place(struct phg_map *m, const char *key, uint32_t h, void *val)
+{
+	size_t i = map_slot(m, key, h);
+
+	m->keys[i] = key;
+	m->vals[i] = val;
+	m->hashes[i] = h;
 }
 
 static int map_grow(struct phg_map *m)
 {
 	size_t cap = m->cap ? m->cap * 2 : 64;
-	struct phg_map bigger = {.arena = m->arena, .cap = cap};
+	struct phg_map bigger = {.arena = m->arena, .cap = cap, .n = m->n};
 
 	bigger.keys = calloc(cap, sizeof(*bigger.keys));
 	bigger.vals = calloc(cap, sizeof(*bigger.vals));
-	if (!bigger.keys || !bigger.vals) {
+	bigger.hashes = calloc(cap, sizeof(*bigger.hashes));
+	if (!bigger.keys || !bigger.vals || !bigger.hashes) {
 		free(bigger.keys);
 		free(bigger.vals);
+		free(bigger.hashes);
 		return PHG_ENOMEM;
 	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->keys[i]) {
-			size_t j = map_slot(&bigger, m->keys[i]);
-
-			bigger.keys[j] = m->keys[i];
-			bigger.vals[j] = m->vals[i];
-			bigger.n++;
-		}
-	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			map_place(&bigger, m->keys[i], m->hashes[i],
+				  m->vals[i]);
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	*m = bigger;
 	return 0;
 }
 
 int phg_map_put(struct phg_map *m, const char *key, void *val)
 {
+	uint32_t h = hash_str(key);
 	size_t i;
 
 	if ((m->n + 1) * 4 >= m->cap * 3 && map_grow(m) < 0)
 		return PHG_ENOMEM;
-	i = map_slot(m, key);
+	i = map_slot(m, key, h);
 	if (!m->keys[i]) {
 		m->keys[i] = phg_arena_strdup(m->arena, key);
 		if (!m->keys[i])
 			return PHG_ENOMEM;
+		m->hashes[i] = h;
 		m->n++;
 	}
 	m->vals[i] = val;
@@ -144,7 +163,7 @@ int phg_map_del(struct phg_map *m, const char *key)
 
 	if (m->cap == 0)
 		return 0;
-	i = map_slot(m, key);
+	i = map_slot(m, key, hash_str(key));
 	if (!m->keys[i])
 		return 0;
 	m->keys[i] = NULL;
@@ -155,13 +174,10 @@ int phg_map_del(struct phg_map *m, const char *key)
 	     j = (j + 1) & (m->cap - 1)) {
 		const char *k = m->keys[j];
 		void *v = m->vals[j];
-		size_t s;
 
 		m->keys[j] = NULL;
 		m->vals[j] = NULL;
-		s = map_slot(m, k);
-		m->keys[s] = k;
-		m->vals[s] = v;
+		map_place(m, k, m->hashes[j], v);
 	}
 	return 0;
 }
@@ -170,5 +186,6 @@ void phg_map_release(struct phg_map *m)
 {
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	memset(m, 0, sizeof(*m));
 }

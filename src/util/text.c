@@ -204,13 +204,6 @@ size_t phg_utf8_count(const char *s, size_t len)
 	return n;
 }
 
-bool phg_streq(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return a[0] == b[0] && strcmp(a, b) == 0;
-}
-
 bool phg_has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);

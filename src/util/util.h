@@ -159,7 +159,29 @@ size_t phg_utf8_invalid_at(const char *s, size_t len);
 size_t phg_utf8_count(const char *s, size_t len);
 
 /* Case-sensitive equality that accepts NULL (NULL equals only NULL). */
-bool phg_streq(const char *a, const char *b);
+/* strcmp(a, b) == 0 without the call: the strings compared most (tree
+   keys, node types, catalog names) are short and differ early. */
+static inline bool phg_key_eq(const char *a, const char *b)
+{
+	size_t i = 0;
+
+	if (a == b)
+		return true;
+	while (a[i] == b[i]) {
+		if (!a[i])
+			return true;
+		i++;
+	}
+	return false;
+}
+
+/* String equality where NULL equals only NULL. */
+static inline bool phg_streq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return phg_key_eq(a, b);
+}
 bool phg_has_suffix(const char *s, const char *suffix);
 bool phg_has_prefix(const char *s, const char *prefix);
 /* Joins a and b with one '/' (a may end in '/'); malloc'd or NULL. */
@@ -220,6 +242,7 @@ struct phg_map {
 	struct phg_arena *arena;
 	const char **keys;
 	void **vals;
+	uint32_t *hashes; /* of keys[i], compared before the key */
 	size_t n, cap;
 };
 void phg_map_init(struct phg_map *m, struct phg_arena *arena);
