@@ -63,7 +63,7 @@ struct phg_column *phg_model_column(const struct phg_table *t, const char *name)
 	for (size_t i = 0; i < t->columns.n; i++) {
 		struct phg_column *c = t->columns.items[i];
 
-		if (strcmp(c->name, name) == 0)
+		if (phg_key_eq(c->name, name))
 			return c;
 	}
 	return NULL;
@@ -77,7 +77,7 @@ struct phg_constraint *phg_model_constraint(const struct phg_table *t,
 	for (size_t i = 0; i < t->constraints.n; i++) {
 		struct phg_constraint *c = t->constraints.items[i];
 
-		if (strcmp(c->name, name) == 0)
+		if (phg_key_eq(c->name, name))
 			return c;
 	}
 	return NULL;

@@ -180,7 +180,7 @@ static inline bool phg_streq(const char *a, const char *b)
 {
 	if (!a || !b)
 		return a == b;
-	return phg_key_eq(a, b);
+	return a == b || (a[0] == b[0] && strcmp(a, b) == 0);
 }
 bool phg_has_suffix(const char *s, const char *suffix);
 bool phg_has_prefix(const char *s, const char *prefix);
