@@ -359,6 +359,18 @@ out:
 }
 
 /*
+ * Whether something may be at rel: false only when fstatat says nothing
+ * is there (any other answer is left to the read, which words errors).
+ */
+static bool probe(const struct walk *w, const char *rel)
+{
+	struct stat st;
+
+	return fstatat(w->dirfd, rel, &st, 0) == 0 ||
+	       (errno != ENOENT && errno != ENOTDIR);
+}
+
+/*
  * A subfolder whose name starts with a digit: Prisma when it holds
  * migration.sql, Diesel when it holds up.sql, otherwise not a migration
  * (returns 1).
@@ -381,7 +393,9 @@ static int add_folder(struct walk *w, const char *sub)
 	s.layout = PHG_LAYOUT_PRISMA;
 	s.version = sub;
 	s.version_len = digits_len(sub, s.name_len);
-	rc = add_file(w, rel, &s, false, true);
+	/* Probed with fstatat: a failed open costs the kernel a file
+	   structure, a failed stat only the lookup. */
+	rc = probe(w, rel) ? add_file(w, rel, &s, false, true) : 1;
 	if (rc != 1)
 		goto out;
 	free(rel);
@@ -405,7 +419,9 @@ static int add_folder(struct walk *w, const char *sub)
 		goto out;
 	}
 	w->buf.len = 0;
-	rc = phg_read_file_at(w->dirfd, rel, path, true, &w->buf, w->err);
+	rc = probe(w, rel) ? phg_read_file_at(w->dirfd, rel, path, true,
+					      &w->buf, w->err)
+			   : 1;
 	if (rc != 0) {
 		rc = rc < 0 ? rc : 0;
 		goto out;
