@@ -6,7 +6,8 @@
  * comments — for dollar-quoted bodies with and without a tag, a LANGUAGE
  * clause before or after, bodies on the DO's own line, '...' bodies with
  * escapes, CRLF, a BOM, comments and UTF-8 before a statement, nested
- * blocks, dynamic SQL — and that trees handed out stay alive until the
+ * blocks, dynamic SQL, one body in two blocks or read twice — and that
+ * trees handed out stay alive until the
  * walk ends. The lint runs that use them are release scenarios
  * (fixtures/releases/do-block-*).
  */
@@ -80,6 +81,8 @@ static int on_outer(struct phg_stmt *s, void *ctx)
 
 	if (!phg_streq(s->node_type, "DoStmt"))
 		return 0;
+	/* Trees stay alive until their own walk ends, not longer. */
+	r->prev = NULL;
 	r->block_rc =
 		r->placed ? phg_parse_do_block_placed(s, r->text, r->len,
 						      &r->arena, on_inner, r)
@@ -250,6 +253,57 @@ START_TEST(test_repeated_statement)
 }
 END_TEST
 
+/* Two blocks with one body: the body is parsed once (kept for the tree's
+   lifetime), and each block's statement is still placed in its own block;
+   a block read twice gives the same statements twice. */
+static int on_outer_twice(struct phg_stmt *s, void *ctx)
+{
+	int rc = on_outer(s, ctx);
+
+	if (rc == 0 && phg_streq(s->node_type, "DoStmt"))
+		rc = on_outer(s, ctx);
+	return rc;
+}
+
+START_TEST(test_same_body_twice)
+{
+	static const char text[] = "DO $$BEGIN DELETE FROM t; END$$;\n"
+				   "DO $$BEGIN UPDATE u SET a = 1; END$$;\n"
+				   "DO $$BEGIN DELETE FROM t; END$$;\n";
+	struct phg_parsed_file pf;
+	struct phg_err err = {0};
+	struct run r;
+
+	run(&r, text, true);
+	ck_assert_uint_eq(r.n, 3);
+	assert_at(&r, 0, "DeleteStmt", 1, 12, "DELETE FROM t");
+	assert_at(&r, 1, "UpdateStmt", 2, 12, "UPDATE u");
+	assert_at(&r, 2, "DeleteStmt", 3, 12, "DELETE FROM t");
+	run_free(&r);
+
+	memset(&r, 0, sizeof(r));
+	phg_arena_init(&r.arena);
+	r.findings.arena = &r.arena;
+	r.text = text;
+	r.len = strlen(text);
+	r.placed = true;
+	ck_assert_int_eq(phg_parse_file("m.sql", text, r.len, 0, r.len,
+					&r.arena, &r.findings, on_outer_twice,
+					&r, &pf, &err),
+			 0);
+	phg_parse_release(&pf);
+	ck_assert_uint_eq(r.n, 6);
+	for (size_t i = 0; i < 6; i += 2) {
+		const char *type = i == 2 ? "UpdateStmt" : "DeleteStmt";
+		const char *start = i == 2 ? "UPDATE u" : "DELETE FROM t";
+
+		assert_at(&r, i, type, (int)i / 2 + 1, 12, start);
+		assert_at(&r, i + 1, type, (int)i / 2 + 1, 12, start);
+	}
+	run_free(&r);
+}
+END_TEST
+
 /* Ignore comments above a statement in the body are its own. */
 START_TEST(test_ignores)
 {
@@ -313,6 +367,7 @@ static Suite *do_suite(void)
 		tc, test_one_line, 0,
 		(int)(sizeof(one_line_cases) / sizeof(one_line_cases[0])));
 	tcase_add_test(tc, test_repeated_statement);
+	tcase_add_test(tc, test_same_body_twice);
 	tcase_add_test(tc, test_ignores);
 	tcase_add_test(tc, test_dynamic);
 	suite_add_tcase(s, tc);

@@ -88,10 +88,18 @@ void phg_json_delete(cJSON *doc)
 		cJSON_Delete(doc);
 }
 
+static unsigned long epoch;
+
+unsigned long phg_json_epoch(void)
+{
+	return epoch;
+}
+
 void phg_json_reset(void)
 {
 	struct jblock *b, *next;
 
+	epoch++;
 	if (!enabled || !blocks)
 		return;
 	/* Keep the biggest block for the next file; free the rest. */

@@ -20,6 +20,7 @@ static bool parser_used;
 
 void phg_parse_shutdown(void)
 {
+	phg_parse_do_cache_release();
 	if (parser_used)
 		pg_query_exit();
 	phg_json_shutdown();

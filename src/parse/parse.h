@@ -275,6 +275,13 @@ int phg_parse_do_block_placed(const struct phg_stmt *outer, const char *text,
 			      phg_stmt_fn fn, void *ctx);
 
 /*
+ * Both read a block's body once per tree epoch (phg_json_epoch): the
+ * classifier, the model and lint all ask. This frees what is kept (at
+ * exit; an epoch's end drops it too).
+ */
+void phg_parse_do_cache_release(void);
+
+/*
  * cJSON trees come from a bump arena (jsonmem.c) unless PHG_ARENA_MALLOC=1.
  * phg_json_arena_on installs it on first use and says whether it is on;
  * phg_json_delete frees a tree (a no-op with the arena); phg_json_reset
@@ -292,6 +299,8 @@ void *phg_json_alloc(size_t n);
 cJSON *phg_json_parse(const char *text);
 void phg_json_delete(cJSON *doc);
 void phg_json_reset(void);
+/* Counts phg_json_reset calls: a tree made in an earlier epoch is gone. */
+unsigned long phg_json_epoch(void);
 void phg_json_shutdown(void);
 
 /*

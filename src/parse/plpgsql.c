@@ -468,14 +468,82 @@ static char *wrap_body(const char *body)
 	return NULL;
 }
 
+/*
+ * PL/pgSQL bodies parsed in the current tree epoch (phg_json_epoch): the
+ * classifier, the model and lint each read a DO block, and it is parsed
+ * once. An entry's tree lives until the epoch ends (so a walk that reads a
+ * nested block while walking its own keeps its tree); a full cache only
+ * means parsing again.
+ */
+#define DO_CACHE_MAX 16
+struct do_cached {
+	char *body; /* a copy: the statement's tree may go first */
+	cJSON *doc; /* NULL: the body does not parse */
+};
+static struct do_cached do_cache[DO_CACHE_MAX];
+static size_t do_ncached;
+static unsigned long do_cache_epoch;
+
+void phg_parse_do_cache_release(void)
+{
+	for (size_t i = 0; i < do_ncached; i++) {
+		free(do_cache[i].body);
+		/* With the arena the epoch's end already took the tree. */
+		phg_json_delete(do_cache[i].doc);
+	}
+	do_ncached = 0;
+}
+
+/* The cached entry for body, or NULL. */
+static const struct do_cached *do_cache_find(const char *body)
+{
+	if (do_cache_epoch != phg_json_epoch()) {
+		phg_parse_do_cache_release();
+		do_cache_epoch = phg_json_epoch();
+	}
+	for (size_t i = 0; i < do_ncached; i++)
+		if (strcmp(do_cache[i].body, body) == 0)
+			return &do_cache[i];
+	return NULL;
+}
+
+/* The PL/pgSQL tree of body (NULL: it does not parse); *owned says the
+   caller frees it, when the cache had no room. */
+static cJSON *parse_body(const char *body, bool *owned)
+{
+	const struct do_cached *hit = do_cache_find(body);
+	PgQueryPlpgsqlParseResult res;
+	cJSON *doc = NULL;
+	char *src, *copy;
+
+	*owned = false;
+	if (hit)
+		return hit->doc;
+	src = wrap_body(body);
+	if (!src)
+		return NULL;
+	res = pg_query_parse_plpgsql(src);
+	if (!res.error && res.plpgsql_funcs)
+		doc = phg_json_parse(res.plpgsql_funcs);
+	pg_query_free_plpgsql_parse_result(res);
+	free(src);
+	copy = do_ncached < DO_CACHE_MAX ? phg_strdup(body) : NULL;
+	if (!copy) {
+		*owned = true;
+		return doc;
+	}
+	do_cache[do_ncached].body = copy;
+	do_cache[do_ncached++].doc = doc;
+	return doc;
+}
+
 static int walk_block(struct do_walk *w)
 {
 	const cJSON *st = phg_node_get(w->outer->tree, "DoStmt");
 	const char *body = do_arg(st, "as");
 	const char *lang = do_arg(st, "language");
-	PgQueryPlpgsqlParseResult res;
-	cJSON *doc = NULL;
-	char *src;
+	cJSON *doc;
+	bool owned;
 
 	if (!st || !body || (lang && strcmp(lang, "plpgsql") != 0))
 		return 1;
@@ -484,27 +552,16 @@ static int walk_block(struct do_walk *w)
 		start_cursors(w->outer, &w->body);
 		w->placed = true;
 	}
-	src = wrap_body(body);
-	if (!src)
-		return 1;
-	res = pg_query_parse_plpgsql(src);
-	if (res.error || !res.plpgsql_funcs) {
+	doc = parse_body(body, &owned);
+	if (doc)
+		walk_node(w, doc, 0);
+	else
 		w->bad = true;
-		goto out;
-	}
-	doc = phg_json_parse(res.plpgsql_funcs);
-	if (!doc) {
-		w->bad = true;
-		goto out;
-	}
-	walk_node(w, doc, 0);
-out:
-	phg_json_delete(doc);
+	if (owned)
+		phg_json_delete(doc);
 	for (size_t i = 0; i < w->ndocs; i++)
 		phg_json_delete(w->docs[i]);
 	free(w->docs);
-	pg_query_free_plpgsql_parse_result(res);
-	free(src);
 	if (w->rc < 0)
 		return w->rc;
 	return w->dynamic || w->bad ? 1 : 0;
