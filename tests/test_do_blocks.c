@@ -7,9 +7,8 @@
  * clause before or after, bodies on the DO's own line, '...' bodies with
  * escapes, CRLF, a BOM, comments and UTF-8 before a statement, nested
  * blocks, dynamic SQL, one body in two blocks or read twice — and that
- * trees handed out stay alive until the
- * walk ends. The lint runs that use them are release scenarios
- * (fixtures/releases/do-block-*).
+ * trees handed out stay alive until the walk ends. The lint runs that use
+ * them are release scenarios (fixtures/releases/do-block-*).
  */
 #include <check.h>
 #include <stdio.h>
