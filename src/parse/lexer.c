@@ -5,6 +5,10 @@
  */
 #include "lexer.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <stdint.h>
 #include <string.h>
 
@@ -29,22 +33,38 @@ void phg_cursor_init(struct phg_cursor *c, const char *text, size_t pos)
 void phg_cursor_advance(struct phg_cursor *c, size_t to)
 {
 	const unsigned char *t = (const unsigned char *)c->text;
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t highs = 0x8080808080808080ULL;
 
-	while (c->pos < to) {
-		/* 8 ASCII bytes with no newline at a time: 8 more columns. */
-		if (to - c->pos >= 8) {
-			uint64_t x, nl;
+#if defined(__SSE2__)
+	/* 16 bytes at a time: newlines and UTF-8 continuation bytes found
+	   with two compares, counted with popcount. */
+	const __m128i nl = _mm_set1_epi8('\n');
+	const __m128i top2 = _mm_set1_epi8((char)0xc0);
+	const __m128i cont = _mm_set1_epi8((char)0x80);
 
-			memcpy(&x, t + c->pos, 8);
-			nl = x ^ (ones * '\n');
-			if (!((x | ((nl - ones) & ~nl)) & highs)) {
-				c->pos += 8;
-				c->col += 8;
-				continue;
-			}
+	while (c->pos < to && to - c->pos >= 16) {
+		__m128i x = _mm_loadu_si128(
+			(const __m128i *)(const void *)(t + c->pos));
+		unsigned lines =
+			(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+		unsigned conts = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_and_si128(x, top2), cont));
+
+		if (lines) {
+			/* The last newline starts the line; columns count the
+			   code points after it. */
+			unsigned last = 31u - (unsigned)__builtin_clz(lines);
+			unsigned after = 0xffffu & ~((2u << last) - 1u);
+
+			c->line += __builtin_popcount(lines);
+			c->line_start = c->pos + last + 1;
+			c->col = 1 + __builtin_popcount(after & ~conts);
+		} else {
+			c->col += 16 - __builtin_popcount(conts);
 		}
+		c->pos += 16;
+	}
+#endif
+	while (c->pos < to) {
 		if (t[c->pos] == '\n') {
 			c->line++;
 			c->col = 1;
