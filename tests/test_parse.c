@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "helpers.h"
-#include "parse/lexer.h"
 #include "parse/parse.h"
 
 #define MAX_SEEN 16
@@ -735,48 +734,6 @@ static void assert_unanalyzable_middle(const char *text)
 	parse_done(&p);
 }
 
-/* The cursor's line and column (code points) after every step, against a
-   byte-by-byte count: text with newlines and 2-, 3- and 4-byte UTF-8 at
-   every offset of the 16-byte steps, advanced by steps of every size. */
-START_TEST(test_cursor_against_bytes)
-{
-	static const char *const pieces[] = {"a", "\n", "é",	 "€",
-					     "😀", "  ", "x\n\n", "ab"};
-	struct phg_buf b = {0};
-	unsigned seed = 12345;
-
-	for (int i = 0; i < 3000; i++) {
-		seed = seed * 1103515245u + 12345u;
-		ck_assert_int_eq(phg_buf_puts(&b, pieces[(seed >> 16) % 8]), 0);
-	}
-	for (size_t step = 1; step <= 40; step++) {
-		struct phg_cursor c;
-		int line = 1, col = 1;
-		size_t at = 0, line_start = 0;
-
-		phg_cursor_init(&c, b.data, 0);
-		for (size_t to = 0; to <= b.len; to += step) {
-			for (; at < to; at++) {
-				if (b.data[at] == '\n') {
-					line++;
-					col = 1;
-					line_start = at + 1;
-				} else if (((unsigned char)b.data[at] & 0xc0) !=
-					   0x80) {
-					col++;
-				}
-			}
-			phg_cursor_advance(&c, to);
-			ck_assert_int_eq(c.line, line);
-			ck_assert_int_eq(c.col, col);
-			ck_assert_uint_eq(c.pos, to);
-			ck_assert_uint_eq(c.line_start, line_start);
-		}
-	}
-	phg_buf_release(&b);
-}
-END_TEST
-
 START_TEST(test_deep_expression_chain)
 {
 	struct phg_buf b = {0};
@@ -1239,7 +1196,6 @@ static Suite *parse_suite(void)
 	tcase_add_test(tc, test_large_file);
 	tcase_add_test(tc, test_large_file_with_errors);
 	tcase_add_test(tc, test_deep_expression_chain);
-	tcase_add_test(tc, test_cursor_against_bytes);
 	tcase_add_test(tc, test_deep_parentheses);
 	tcase_add_test(tc, test_deep_statement_suppressed);
 	tcase_add_test(tc, test_ignore_comment);
