@@ -420,16 +420,16 @@ static int judge_stmt(const struct phg_analyzer *self,
 		      const struct phg_rule_ctx *ctx, const struct phg_stmt *at,
 		      const struct phg_stmt *last)
 {
-	const cJSON *rel = phg_field(phg_node_inner(at->tree), "relation");
-	struct judge j = {.self = self,
-			  .ctx = ctx,
-			  .at = at,
-			  .last = last,
-			  .rel = rel,
-			  .table = phg_rangevar_qname(ctx->arena, rel)};
+	const cJSON *rel;
+	struct judge j = {.self = self, .ctx = ctx, .at = at, .last = last};
 
-	if (!may_add_fk(at) || !rel)
+	if (!may_add_fk(at))
 		return 0;
+	rel = phg_field(phg_node_inner(at->tree), "relation");
+	if (!rel)
+		return 0;
+	j.rel = rel;
+	j.table = phg_rangevar_qname(ctx->arena, rel);
 	if (!j.table)
 		return PHG_ENOMEM;
 	return each_fk(at, judge_fk, &j);

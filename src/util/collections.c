@@ -87,8 +87,9 @@ static size_t map_slot(const struct phg_map *m, const char *key, uint32_t h)
 {
 	size_t i = h & (m->cap - 1);
 
-	while (m->keys[i] &&
-	       (m->hashes[i] != h || !phg_key_eq(m->keys[i], key)))
+	/* Equal hashes almost always mean equal keys, compared whole:
+	   strcmp's wide compare beats a byte loop there. */
+	while (m->keys[i] && (m->hashes[i] != h || strcmp(m->keys[i], key)))
 		i = (i + 1) & (m->cap - 1);
 	return i;
 }
