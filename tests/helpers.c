@@ -1,10 +1,12 @@
 /*
  * helpers.c: temporary folders, files and child processes for the Check
- * suites. Children run with argv (no shell) and are bounded in time.
+ * suites, and copying the snapshot scenarios they run in. Children run with
+ * argv (no shell) and are bounded in time.
  */
 #define _GNU_SOURCE
 #include "helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -208,4 +210,76 @@ int th_run(const char *cwd, const char *const *argv, char **out, char **errout)
 	else
 		free(cap[1].buf);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *th_join(const char *a, const char *b)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", a, b) < 0)
+		abort();
+	return p;
+}
+
+void th_copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out;
+	ssize_t n;
+
+	if (in < 0) {
+		perror(from);
+		abort();
+	}
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (out < 0) {
+		perror(to);
+		abort();
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			abort();
+	if (n != 0)
+		abort();
+	close(in);
+	close(out);
+}
+
+void th_copy_tree(const char *from, const char *to, bool skip_expected)
+{
+	DIR *d = opendir(from);
+	struct dirent *e;
+
+	if (!d) {
+		perror(from);
+		abort();
+	}
+	mkdir(to, 0755);
+	while ((e = readdir(d)) != NULL) {
+		char *src, *dst;
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (skip_expected && !strncmp(e->d_name, "expected.", 9))
+			continue;
+		src = th_join(from, e->d_name);
+		dst = th_join(to, e->d_name);
+		if (lstat(src, &st) != 0)
+			abort();
+		if (S_ISDIR(st.st_mode))
+			th_copy_tree(src, dst, false);
+		else if (S_ISREG(st.st_mode))
+			th_copy_file(src, dst);
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+}
+
+bool th_updating_snapshots(void)
+{
+	const char *u = getenv("PHG_UPDATE_SNAPSHOTS");
+
+	return u && strcmp(u, "1") == 0;
 }

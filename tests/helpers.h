@@ -5,6 +5,7 @@
 #ifndef PHG_TEST_HELPERS_H
 #define PHG_TEST_HELPERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The repository root (PHG_SOURCE_DIR, set by CTest). */
@@ -27,5 +28,14 @@ void th_rmtree(const char *dir);
 int th_run(const char *cwd, const char *const *argv, char **out, char **errout);
 /* Reads a whole file into a malloc'd string (NULL when missing). */
 char *th_slurp(const char *path);
+/* "a/b", malloc'd. */
+char *th_join(const char *a, const char *b);
+/* Copies a file. */
+void th_copy_file(const char *from, const char *to);
+/* Copies a folder tree; with skip_expected, not the expected.* files of
+   its top folder (a scenario's snapshots). */
+void th_copy_tree(const char *from, const char *to, bool skip_expected);
+/* Whether snapshots are being rewritten (PHG_UPDATE_SNAPSHOTS=1). */
+bool th_updating_snapshots(void);
 
 #endif

@@ -55,13 +55,6 @@ static bool always_on(const char *id)
  */
 static bool all_rules, every_rule;
 
-static bool updating(void)
-{
-	const char *u = getenv("PHG_UPDATE_SNAPSHOTS");
-
-	return u && strcmp(u, "1") == 0;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -424,7 +417,7 @@ static int check_case(const char *id, const char *folder, const char *file)
 			file);
 		failed = 1;
 	}
-	if (updating()) {
+	if (th_updating_snapshots()) {
 		FILE *f = fopen(expected_path, "wb");
 
 		ck_assert_ptr_nonnull(f);

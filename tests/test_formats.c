@@ -60,67 +60,6 @@ static const struct format {
 static char **scenarios;
 static size_t nscenarios;
 
-static bool updating(void)
-{
-	const char *u = getenv("PHG_UPDATE_SNAPSHOTS");
-
-	return u && strcmp(u, "1") == 0;
-}
-
-static char *join(const char *a, const char *b)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", a, b) < 0)
-		abort();
-	return p;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n;
-
-	ck_assert_msg(in >= 0, "cannot open '%s': %s", from, strerror(errno));
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ck_assert_msg(out >= 0, "cannot create '%s': %s", to, strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_int_eq(write(out, buf, (size_t)n), n);
-	ck_assert_int_eq(n, 0);
-	close(in);
-	close(out);
-}
-
-/* Copies a folder tree, leaving out the expected.* files of its top. */
-static void copy_tree(const char *from, const char *to, bool top)
-{
-	DIR *d = opendir(from);
-	struct dirent *e;
-
-	ck_assert_msg(d != NULL, "cannot open '%s'", from);
-	mkdir(to, 0755);
-	while ((e = readdir(d)) != NULL) {
-		char *src, *dst;
-		struct stat st;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (top && !strncmp(e->d_name, "expected.", 9))
-			continue;
-		src = join(from, e->d_name);
-		dst = join(to, e->d_name);
-		ck_assert_int_eq(lstat(src, &st), 0);
-		if (S_ISDIR(st.st_mode))
-			copy_tree(src, dst, false);
-		else if (S_ISREG(st.st_mode))
-			copy_file(src, dst);
-		free(src);
-		free(dst);
-	}
-	closedir(d);
-}
-
 static void write_text(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "wb");
@@ -151,13 +90,13 @@ static char *normalize_version(char *raw)
 static int run_format(const char *scenario, const struct format *fmt,
 		      char **out)
 {
-	char *src = join(th_src_path(SCENARIOS), scenario);
+	char *src = th_join(th_src_path(SCENARIOS), scenario);
 	char *tmp = th_tmpdir();
-	char *work = join(tmp, scenario);
+	char *work = th_join(tmp, scenario);
 	char *raw = NULL, *err = NULL;
 	int code;
 
-	copy_tree(src, work, true);
+	th_copy_tree(src, work, true);
 	code = th_run(work, fmt->argv, &raw, &err);
 	th_rmtree(tmp);
 	free(work);
@@ -173,12 +112,12 @@ static int run_format(const char *scenario, const struct format *fmt,
 /* The expected file of a scenario (malloc'd path). */
 static char *expected_path(const char *scenario, const char *what)
 {
-	char *dir = join(th_src_path(SCENARIOS), scenario);
+	char *dir = th_join(th_src_path(SCENARIOS), scenario);
 	char *name, *path;
 
 	if (asprintf(&name, "expected.%s", what) < 0)
 		abort();
-	path = join(dir, name);
+	path = th_join(dir, name);
 	free(dir);
 	free(name);
 	return path;
@@ -218,7 +157,7 @@ START_TEST(test_snapshot)
 	snprintf(what, sizeof(what), "%s: expected.%s", scenario, fmt->name);
 	want = th_slurp(path);
 	want_exit = th_slurp(exit_path);
-	if (updating()) {
+	if (th_updating_snapshots()) {
 		char num[16];
 
 		snprintf(num, sizeof(num), "%d\n", code);
@@ -620,13 +559,13 @@ START_TEST(test_color)
 	const char *never[] = {"lint", "--color", "never", NULL};
 	const char *sarif[] = {"lint", "--format", "sarif", NULL};
 	const char *bad[] = {"lint", "--color", "sometimes", NULL};
-	char *src = join(th_src_path(SCENARIOS), GATE);
+	char *src = th_join(th_src_path(SCENARIOS), GATE);
 	char *tmp = th_tmpdir();
-	char *work = join(tmp, GATE);
+	char *work = th_join(tmp, GATE);
 	char *out = NULL, *err = NULL;
 	int code;
 
-	copy_tree(src, work, true);
+	th_copy_tree(src, work, true);
 	/* Piped: no colour, whatever NO_COLOR says. */
 	unsetenv("NO_COLOR");
 	ck_assert_int_eq(th_run(work, text, &out, NULL), 1);

@@ -40,67 +40,6 @@
 static char **scenarios;
 static size_t nscenarios;
 
-static bool updating(void)
-{
-	const char *u = getenv("PHG_UPDATE_SNAPSHOTS");
-
-	return u && strcmp(u, "1") == 0;
-}
-
-static char *join(const char *a, const char *b)
-{
-	char *p;
-
-	if (asprintf(&p, "%s/%s", a, b) < 0)
-		abort();
-	return p;
-}
-
-static void copy_file(const char *from, const char *to)
-{
-	char buf[65536];
-	int in = open(from, O_RDONLY), out;
-	ssize_t n;
-
-	ck_assert_msg(in >= 0, "cannot open '%s': %s", from, strerror(errno));
-	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ck_assert_msg(out >= 0, "cannot create '%s': %s", to, strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		ck_assert_int_eq(write(out, buf, (size_t)n), n);
-	ck_assert_int_eq(n, 0);
-	close(in);
-	close(out);
-}
-
-/* Copies a folder tree, leaving out the expected.* files of its top. */
-static void copy_tree(const char *from, const char *to, bool top)
-{
-	DIR *d = opendir(from);
-	struct dirent *e;
-
-	ck_assert_msg(d != NULL, "cannot open '%s'", from);
-	mkdir(to, 0755);
-	while ((e = readdir(d)) != NULL) {
-		char *src, *dst;
-		struct stat st;
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (top && !strncmp(e->d_name, "expected.", 9))
-			continue;
-		src = join(from, e->d_name);
-		dst = join(to, e->d_name);
-		ck_assert_int_eq(lstat(src, &st), 0);
-		if (S_ISDIR(st.st_mode))
-			copy_tree(src, dst, false);
-		else if (S_ISREG(st.st_mode))
-			copy_file(src, dst);
-		free(src);
-		free(dst);
-	}
-	closedir(d);
-}
-
 /*
  * The non-empty lines of a file (without those starting with '#' when
  * comments is set), NULL-terminated in lines, as pointers into *text (which
@@ -235,13 +174,14 @@ static void compare(const char *scenario, const char *what, const char *want,
 START_TEST(test_scenario)
 {
 	const char *name = scenarios[_i];
-	char *src = join(th_src_path(SCENARIOS), name);
+	char *src = th_join(th_src_path(SCENARIOS), name);
 	char *tmp = th_tmpdir();
-	char *work = join(tmp, name);
-	char *args_path = join(src, "args"), *base_path = join(src, "git-base");
-	char *json_path = join(src, "expected.json");
-	char *exit_path = join(src, "expected.exit");
-	char *stderr_path = join(src, "expected.stderr");
+	char *work = th_join(tmp, name);
+	char *args_path = th_join(src, "args"),
+	     *base_path = th_join(src, "git-base");
+	char *json_path = th_join(src, "expected.json");
+	char *exit_path = th_join(src, "expected.exit");
+	char *stderr_path = th_join(src, "expected.stderr");
 	char *args_text = NULL, *argv[MAX_ARGS] = {"lint", "--format", "json"};
 	char *out = NULL, *err = NULL, *want_json, *want_exit, *want_stderr;
 	char msg[1024] = "";
@@ -249,7 +189,7 @@ START_TEST(test_scenario)
 	int code;
 
 	argv[3] = NULL;
-	copy_tree(src, work, true);
+	th_copy_tree(src, work, true);
 	if (stat(args_path, &st) == 0)
 		ck_assert_int_gt(read_lines(args_path, &args_text, argv,
 					    MAX_ARGS, false),
@@ -260,7 +200,7 @@ START_TEST(test_scenario)
 	want_json = th_slurp(json_path);
 	want_exit = th_slurp(exit_path);
 	want_stderr = th_slurp(stderr_path);
-	if (updating()) {
+	if (th_updating_snapshots()) {
 		char num[16];
 
 		snprintf(num, sizeof(num), "%d\n", code);
@@ -329,14 +269,14 @@ static void lint_copy(const char *rel, const char *const *entries,
 	char *tmp = th_tmpdir();
 
 	for (size_t i = 0; entries[i]; i++) {
-		char *from = join(from_root, entries[i]);
-		char *to = join(tmp, entries[i]);
+		char *from = th_join(from_root, entries[i]);
+		char *to = th_join(tmp, entries[i]);
 		struct stat st;
 
 		if (stat(from, &st) == 0 && S_ISDIR(st.st_mode))
-			copy_tree(from, to, false);
+			th_copy_tree(from, to, false);
 		else if (stat(from, &st) == 0)
-			copy_file(from, to);
+			th_copy_file(from, to);
 		free(from);
 		free(to);
 	}
