@@ -21,131 +21,16 @@
 #include "helpers.h"
 #include "parse/parse.h"
 #include "parse/pgparse.h"
-
-/* Where two trees first differ ("" when they do not), for the message. */
-static char diff_at[512];
-
-static bool same_tree(const cJSON *a, const cJSON *b, const char *path)
-{
-	const cJSON *ca, *cb;
-	char sub[400];
-
-	if ((a->type & 0xFF) != (b->type & 0xFF)) {
-		snprintf(diff_at, sizeof(diff_at), "%s: type %d vs %d", path,
-			 a->type & 0xFF, b->type & 0xFF);
-		return false;
-	}
-	if ((a->string == NULL) != (b->string == NULL) ||
-	    (a->string && strcmp(a->string, b->string) != 0)) {
-		snprintf(diff_at, sizeof(diff_at), "%s: key %s vs %s", path,
-			 a->string ? a->string : "-",
-			 b->string ? b->string : "-");
-		return false;
-	}
-	switch (a->type & 0xFF) {
-	case cJSON_Number:
-		if (a->valuedouble != b->valuedouble ||
-		    a->valueint != b->valueint) {
-			snprintf(diff_at, sizeof(diff_at), "%s: %g vs %g", path,
-				 a->valuedouble, b->valuedouble);
-			return false;
-		}
-		return true;
-	case cJSON_String:
-		if (strcmp(a->valuestring, b->valuestring) != 0) {
-			snprintf(diff_at, sizeof(diff_at),
-				 "%s: '%.80s' vs '%.80s'", path, a->valuestring,
-				 b->valuestring);
-			return false;
-		}
-		return true;
-	case cJSON_Object:
-	case cJSON_Array:
-		break;
-	default:
-		return true;
-	}
-	for (ca = a->child, cb = b->child; ca && cb;
-	     ca = ca->next, cb = cb->next) {
-		snprintf(sub, sizeof(sub), "%.300s/%s", path,
-			 ca->string ? ca->string : "[]");
-		if (!same_tree(ca, cb, sub))
-			return false;
-	}
-	if (ca || cb) {
-		snprintf(diff_at, sizeof(diff_at), "%s: %s has more items",
-			 path, ca ? "JSON" : "nodes");
-		return false;
-	}
-	/* cJSON keeps the last item as the first one's prev. */
-	if (b->child && b->child->prev->next != NULL) {
-		snprintf(diff_at, sizeof(diff_at),
-			 "%s: the first item's prev is not the last", path);
-		return false;
-	}
-	return true;
-}
-
-/* Takes every "location" member out of a tree read from JSON. */
-static void drop_locations(cJSON *node)
-{
-	cJSON *c = node->child, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		if (c->string && strcmp(c->string, "location") == 0 &&
-		    (c->type & 0xFF) == cJSON_Number)
-			phg_json_delete(cJSON_DetachItemViaPointer(node, c));
-		else
-			drop_locations(c);
-	}
-}
-
-/* Whether any "location" member is left in a tree. */
-static bool has_location(const cJSON *node)
-{
-	for (const cJSON *c = node->child; c; c = c->next)
-		if ((c->string && strcmp(c->string, "location") == 0) ||
-		    has_location(c))
-			return true;
-	return false;
-}
+#include "tree_compare.h"
 
 /* Both ways of parsing sql agree; returns whether it had a tree. */
 static bool check_same(const char *sql, const char *what)
 {
-	PgQueryParseResult json = pg_query_parse(sql);
-	struct phg_pg_result nodes;
-	cJSON *from_json = NULL;
-	bool had_tree;
+	char why[512];
+	int rc = tc_compare_parse(sql, why, sizeof(why));
 
-	phg_pg_parse(sql, true, &nodes);
-	ck_assert_msg((json.error == NULL) == (nodes.error == NULL),
-		      "%s: only one side failed", what);
-	if (json.error) {
-		ck_assert_str_eq(json.error->message, nodes.error->message);
-		ck_assert_int_eq(json.error->cursorpos, nodes.error->cursorpos);
-		ck_assert_ptr_null(nodes.doc);
-	} else {
-		from_json = phg_json_parse(json.parse_tree);
-		ck_assert_msg((from_json == NULL) == (nodes.doc == NULL),
-			      "%s: only one side has a tree (json %p)", what,
-			      (void *)from_json);
-		diff_at[0] = '\0';
-		if (from_json) {
-			drop_locations(from_json);
-			ck_assert_msg(same_tree(from_json, nodes.doc, ""),
-				      "%s: %s", what, diff_at);
-			ck_assert(!has_location(nodes.doc));
-		}
-	}
-	had_tree = nodes.doc != NULL;
-	phg_json_delete(from_json);
-	phg_json_delete(nodes.doc);
-	phg_json_reset();
-	phg_pg_result_free(&nodes);
-	pg_query_free_parse_result(json);
-	return had_tree;
+	ck_assert_msg(rc >= 0, "%s: %s", what, why);
+	return rc == 1;
 }
 
 static const char *const statements[] = {

@@ -4,7 +4,9 @@
  * phg_lint_run discovers, parses, classifies, replays into the model,
  * analyzes and gates; the result is then rendered in every report format
  * (text with and without colour, json, sarif, github, gitlab, gcc), and the
- * JSON ones must read back as JSON.
+ * JSON ones must read back as JSON. First, the whole input is parsed both
+ * ways (tests/tree_compare.c): the trees phasegate builds from libpg_query's
+ * parse nodes must be the ones its JSON gives.
  *
  * Input: an optional first line "-- fuzz: <flag>..." (an SQL comment, so it
  * stays in the first file harmlessly) chooses how lint runs, then the SQL;
@@ -36,6 +38,7 @@
 #include "lint/lint.h"
 #include "parse/parse.h"
 #include "report/report.h"
+#include "tree_compare.h"
 
 #define HEADER "-- fuzz:"
 #define NEXT "\n-- fuzz:next\n"
@@ -245,6 +248,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Both parse trees of the input (up to a NUL) agree, or this aborts. */
+static void same_trees(const uint8_t *data, size_t size)
+{
+	char *sql = strndup((const char *)data, size), why[512];
+
+	if (!sql)
+		abort();
+	if (tc_compare_parse(sql, why, sizeof(why)) < 0) {
+		fprintf(stderr, "parse trees differ: %s\n", why);
+		abort();
+	}
+	free(sql);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct run run = {0};
@@ -257,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t from = 0;
 	int rc;
 
+	same_trees(data, size);
 	if (size >= strlen(HEADER) && !memcmp(data, HEADER, strlen(HEADER))) {
 		from = fz_find(data, size, 0, "\n", 1);
 		parse_header((const char *)data + strlen(HEADER),
