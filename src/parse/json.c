@@ -262,16 +262,10 @@ static cJSON *read_number(struct jreader *r)
 			len = sizeof(buf) - 1;
 		memcpy(buf, s, len);
 		buf[len] = '\0';
-		n->valuedouble = strtod(buf, NULL);
+		phg_jnumber_set(n, strtod(buf, NULL));
 	} else {
-		n->valuedouble = (double)(neg ? -v : v);
+		phg_jnumber_set(n, (double)(neg ? -v : v));
 	}
-	if (n->valuedouble >= 2147483647.0)
-		n->valueint = 2147483647;
-	else if (n->valuedouble <= -2147483648.0)
-		n->valueint = -2147483647 - 1;
-	else
-		n->valueint = (int)n->valuedouble;
 	return n;
 }
 

@@ -56,6 +56,19 @@ static inline cJSON *phg_jchunk_node(struct phg_jchunk *c, int type)
 	return n;
 }
 
+/* Sets a number node's value: valueint saturates at int's range, as
+   cJSON's own parser does. */
+static inline void phg_jnumber_set(cJSON *n, double value)
+{
+	n->valuedouble = value;
+	if (value >= 2147483647.0)
+		n->valueint = 2147483647;
+	else if (value <= -2147483648.0)
+		n->valueint = -2147483647 - 1;
+	else
+		n->valueint = (int)value;
+}
+
 /* Frees one allocation of a build that failed halfway (arena: nothing). */
 static inline void phg_jchunk_free(const struct phg_jchunk *c, void *p)
 {

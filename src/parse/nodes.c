@@ -112,7 +112,6 @@ static bool add_string(struct walker *w, cJSON *parent, cJSON **last,
 	return true;
 }
 
-/* Numbers as json.c reads them: valueint saturates at int's range. */
 static bool add_number(struct walker *w, cJSON *parent, cJSON **last,
 		       const char *key, double value)
 {
@@ -120,13 +119,7 @@ static bool add_number(struct walker *w, cJSON *parent, cJSON **last,
 
 	if (!n)
 		return false;
-	n->valuedouble = value;
-	if (value >= 2147483647.0)
-		n->valueint = 2147483647;
-	else if (value <= -2147483648.0)
-		n->valueint = -2147483647 - 1;
-	else
-		n->valueint = (int)value;
+	phg_jnumber_set(n, value);
 	return true;
 }
 
