@@ -16,13 +16,30 @@
  */
 const char *phg_config_ref_problem(const char *value);
 
+#include <yaml.h>
+
+/* How much of a wrong scalar value a message quotes (bytes). */
+#define PHG_CFG_QUOTE_MAX 64
+/* A scalar node's text. */
+static inline const char *phg_cfg_text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+/* A plain scalar that YAML reads as null: nothing, "~" or "null". */
+bool phg_cfg_is_null(const yaml_node_t *n);
+/*
+ * Writes how a wrong value reads after "not" in a message into buf: 'abc'
+ * (cut after PHG_CFG_QUOTE_MAX bytes, on a character boundary), a mapping,
+ * a list, or an empty value; returns buf or a static text.
+ */
+const char *phg_cfg_describe(const yaml_node_t *n, char *buf, size_t size);
+
 /*
  * release.c: the orchestrator's keys ("environment:", "state:",
  * "release:") and a region's "vars:", loaded from load.c's tables with
  * the same strictness (errors at line:col). Each loader takes the file's
  * path (for errors), its document and the value node.
  */
-#include <yaml.h>
 
 int phg_cfgrel_load_key(const char *key, const char *path, yaml_document_t *doc,
 			const yaml_node_t *v, struct phg_config *cfg,

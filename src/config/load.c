@@ -20,7 +20,6 @@
 #define PG_MAX 15
 
 /* At most this many bytes of a wrong value or key go into a message. */
-#define QUOTE_MAX 64
 
 /* "retries:" takes 0 to this many: more only hides a stuck lock. */
 #define RETRIES_MAX 100
@@ -80,29 +79,19 @@ static const yaml_node_t *node_at(struct loader *ld, int index)
 	return yaml_document_get_node(ld->doc, index);
 }
 
-static const char *scalar_text(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-/* A plain scalar that YAML reads as null: nothing, "~" or "null". */
-static bool is_null(const yaml_node_t *n)
+bool phg_cfg_is_null(const yaml_node_t *n)
 {
 	const char *s;
 
 	if (n->type != YAML_SCALAR_NODE ||
 	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
-	s = scalar_text(n);
+	s = phg_cfg_text(n);
 	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
 	       !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
-/*
- * Writes how a wrong value reads after "not" in a message into buf: 'abc'
- * (cut after QUOTE_MAX bytes), a mapping, a list, or an empty value.
- */
-static const char *describe(const yaml_node_t *n, char *buf, size_t size)
+const char *phg_cfg_describe(const yaml_node_t *n, char *buf, size_t size)
 {
 	size_t len, cut;
 
@@ -116,10 +105,10 @@ static const char *describe(const yaml_node_t *n, char *buf, size_t size)
 		if (len == 0)
 			return "an empty value";
 		/* Cut on a character boundary, never inside one. */
-		cut = len > QUOTE_MAX ? QUOTE_MAX : len;
+		cut = len > PHG_CFG_QUOTE_MAX ? PHG_CFG_QUOTE_MAX : len;
 		while (cut < len && (n->data.scalar.value[cut] & 0xc0) == 0x80)
 			cut--;
-		snprintf(buf, size, "'%.*s%s'", (int)cut, scalar_text(n),
+		snprintf(buf, size, "'%.*s%s'", (int)cut, phg_cfg_text(n),
 			 cut < len ? "..." : "");
 		return buf;
 	case YAML_NO_NODE:
@@ -136,16 +125,17 @@ static const char *describe(const yaml_node_t *n, char *buf, size_t size)
 static int text_value(struct loader *ld, const char *key, const char *what,
 		      const yaml_node_t *n, const char **text)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	if (n->type != YAML_SCALAR_NODE || n->data.scalar.length == 0)
 		return FAIL_AT(ld, n->start_mark, "'%s' must be %s, not %s",
-			       key, what, describe(n, buf, sizeof(buf)));
+			       key, what,
+			       phg_cfg_describe(n, buf, sizeof(buf)));
 	if (memchr(n->data.scalar.value, '\0', n->data.scalar.length))
 		return FAIL_AT(ld, n->start_mark,
 			       "'%s' must be %s without a NUL character", key,
 			       what);
-	*text = scalar_text(n);
+	*text = phg_cfg_text(n);
 	return 0;
 }
 
@@ -157,12 +147,12 @@ static int check_key(struct loader *ld, const yaml_node_t *map,
 		     const yaml_node_pair_t *p, const yaml_node_t **key)
 {
 	const yaml_node_t *k = node_at(ld, p->key);
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	if (k->type != YAML_SCALAR_NODE)
 		return FAIL_AT(ld, k->start_mark,
 			       "a key must be a name, not %s",
-			       describe(k, buf, sizeof(buf)));
+			       phg_cfg_describe(k, buf, sizeof(buf)));
 	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p;
 	     q++) {
 		const yaml_node_t *prev = node_at(ld, q->key);
@@ -172,7 +162,7 @@ static int check_key(struct loader *ld, const yaml_node_t *map,
 			    k->data.scalar.length))
 			return FAIL_AT(ld, k->start_mark,
 				       "duplicate key %s (first at line %d)",
-				       describe(k, buf, sizeof(buf)),
+				       phg_cfg_describe(k, buf, sizeof(buf)),
 				       (int)prev->start_mark.line + 1);
 	}
 	*key = k;
@@ -185,7 +175,7 @@ static const yaml_node_t *map_get(struct loader *ld, const yaml_node_t *map,
 {
 	for (const yaml_node_pair_t *p = map->data.mapping.pairs.start;
 	     p < map->data.mapping.pairs.top; p++) {
-		if (!strcmp(scalar_text(node_at(ld, p->key)), key))
+		if (!strcmp(phg_cfg_text(node_at(ld, p->key)), key))
 			return node_at(ld, p->value);
 	}
 	return NULL;
@@ -206,7 +196,7 @@ static int load_migrations(struct loader *ld, const yaml_node_t *v,
 static int load_postgres_version(struct loader *ld, const yaml_node_t *v,
 				 struct phg_config *cfg)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	int version = 0;
 	size_t i;
 
@@ -225,7 +215,8 @@ static int load_postgres_version(struct loader *ld, const yaml_node_t *v,
 		return FAIL_AT(ld, v->start_mark,
 			       "'postgres_version' must be at most %d, not %s: "
 			       "phasegate parses with PostgreSQL %d's grammar",
-			       PG_MAX, describe(v, buf, sizeof(buf)), PG_MAX);
+			       PG_MAX, phg_cfg_describe(v, buf, sizeof(buf)),
+			       PG_MAX);
 	if (version < PG_MIN)
 		goto wrong;
 	cfg->postgres_version = version;
@@ -234,7 +225,7 @@ wrong:
 	return FAIL_AT(ld, v->start_mark,
 		       "'postgres_version' must be an integer between %d and "
 		       "%d, not %s",
-		       PG_MIN, PG_MAX, describe(v, buf, sizeof(buf)));
+		       PG_MIN, PG_MAX, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 /*
@@ -244,13 +235,13 @@ wrong:
 static int one_of(struct loader *ld, const char *subject, const yaml_node_t *v,
 		  const char *const *words, int *choice)
 {
-	char buf[QUOTE_MAX + 8], list[256] = "";
+	char buf[PHG_CFG_QUOTE_MAX + 8], list[256] = "";
 	size_t used = 0;
 	int i;
 
 	for (i = 0; v->type == YAML_SCALAR_NODE && words[i]; i++) {
 		if (strlen(words[i]) == v->data.scalar.length &&
-		    !strcmp(scalar_text(v), words[i])) {
+		    !strcmp(phg_cfg_text(v), words[i])) {
 			*choice = i;
 			return 0;
 		}
@@ -265,7 +256,7 @@ static int one_of(struct loader *ld, const char *subject, const yaml_node_t *v,
 		used += (size_t)n;
 	}
 	return FAIL_AT(ld, v->start_mark, "%s must be %s, not %s", subject,
-		       list, describe(v, buf, sizeof(buf)));
+		       list, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 static int load_contract(struct loader *ld, const yaml_node_t *v,
@@ -298,7 +289,7 @@ static int load_release(struct loader *ld, const yaml_node_t *entry,
 			struct phg_release_def *rel)
 {
 	const yaml_node_t *key, *name = NULL, *through = NULL;
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *text;
 	int rc;
 
@@ -306,7 +297,7 @@ static int load_release(struct loader *ld, const yaml_node_t *entry,
 		return FAIL_AT(ld, entry->start_mark,
 			       "each release must be a mapping with 'name' and "
 			       "'through', not %s",
-			       describe(entry, buf, sizeof(buf)));
+			       phg_cfg_describe(entry, buf, sizeof(buf)));
 	for (const yaml_node_pair_t *p = entry->data.mapping.pairs.start;
 	     p < entry->data.mapping.pairs.top; p++) {
 		const yaml_node_t *v = node_at(ld, p->value);
@@ -314,15 +305,15 @@ static int load_release(struct loader *ld, const yaml_node_t *entry,
 		rc = check_key(ld, entry, p, &key);
 		if (rc < 0)
 			return rc;
-		if (!strcmp(scalar_text(key), "name"))
+		if (!strcmp(phg_cfg_text(key), "name"))
 			name = v;
-		else if (!strcmp(scalar_text(key), "through"))
+		else if (!strcmp(phg_cfg_text(key), "through"))
 			through = v;
 		else
 			return FAIL_AT(ld, key->start_mark,
 				       "unknown key %s in a release: it takes "
 				       "'name' and 'through'",
-				       describe(key, buf, sizeof(buf)));
+				       phg_cfg_describe(key, buf, sizeof(buf)));
 	}
 	if (!name)
 		return FAIL_AT(ld, entry->start_mark,
@@ -338,7 +329,7 @@ static int load_release(struct loader *ld, const yaml_node_t *entry,
 			ld, entry->start_mark,
 			"release '%.*s' has no 'through' (the version or "
 			"name of its last migration)",
-			QUOTE_MAX, rel->name);
+			PHG_CFG_QUOTE_MAX, rel->name);
 	/* "through: 2" is a YAML integer: its text as written is the version.
 	 */
 	rc = text_value(ld, "through", "a migration version or name", through,
@@ -357,17 +348,17 @@ static int load_releases(struct loader *ld, const yaml_node_t *v,
 			 struct phg_config *cfg)
 {
 	const yaml_node_item_t *items;
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	size_t n, i, j;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return FAIL_AT(ld, v->start_mark,
 			       "'releases' must be a list of releases, each "
 			       "with 'name' and 'through', not %s",
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	items = v->data.sequence.items.start;
 	n = (size_t)(v->data.sequence.items.top - items);
 	if (n == 0)
@@ -394,7 +385,7 @@ static int load_releases(struct loader *ld, const yaml_node_t *v,
 				ld, map_get(ld, entry, "name")->start_mark,
 				"duplicate release '%.*s' (first at line "
 				"%d)",
-				QUOTE_MAX, rel->name,
+				PHG_CFG_QUOTE_MAX, rel->name,
 				(int)first->start_mark.line + 1);
 		}
 	}
@@ -408,17 +399,17 @@ static int load_rules(struct loader *ld, const yaml_node_t *v,
 	static const enum phg_severity sevs[] = {PHG_SEV_ERROR, PHG_SEV_WARNING,
 						 PHG_SEV_OFF};
 	const yaml_node_pair_t *pairs;
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	size_t n, i;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	if (v->type != YAML_MAPPING_NODE)
 		return FAIL_AT(ld, v->start_mark,
 			       "'rules' must be a mapping of rule ids to "
 			       "'error', 'warning' or 'off', not %s",
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	pairs = v->data.mapping.pairs.start;
 	n = (size_t)(v->data.mapping.pairs.top - pairs);
 	if (n == 0)
@@ -429,7 +420,7 @@ static int load_rules(struct loader *ld, const yaml_node_t *v,
 	for (i = 0; i < n; i++) {
 		struct phg_rule_setting *rule = &cfg->rules[i];
 		const yaml_node_t *key, *val = node_at(ld, pairs[i].value);
-		char subject[QUOTE_MAX + 16];
+		char subject[PHG_CFG_QUOTE_MAX + 16];
 		int choice;
 
 		rc = check_key(ld, v, &pairs[i], &key);
@@ -441,14 +432,14 @@ static int load_rules(struct loader *ld, const yaml_node_t *v,
 			   key->data.scalar.length))
 			return FAIL_AT(ld, key->start_mark,
 				       "a rule id must be a name, not %s",
-				       describe(key, buf, sizeof(buf)));
+				       phg_cfg_describe(key, buf, sizeof(buf)));
 		snprintf(subject, sizeof(subject), "rule %s",
-			 describe(key, buf, sizeof(buf)));
+			 phg_cfg_describe(key, buf, sizeof(buf)));
 		rc = one_of(ld, subject, val, words, &choice);
 		if (rc < 0)
 			return rc;
 		cfg->nrules = i + 1;
-		rule->id = phg_strdup(scalar_text(key));
+		rule->id = phg_strdup(phg_cfg_text(key));
 		if (!rule->id)
 			return no_memory(ld);
 		rule->severity = sevs[choice];
@@ -467,18 +458,18 @@ static int load_exclude(struct loader *ld, const yaml_node_t *v,
 			struct phg_config *cfg)
 {
 	const yaml_node_item_t *items;
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *text;
 	size_t n;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return FAIL_AT(ld, v->start_mark,
 			       "'exclude' must be a list of globs such as "
 			       "'2019*_legacy/*', not %s",
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	items = v->data.sequence.items.start;
 	n = (size_t)(v->data.sequence.items.top - items);
 	if (n == 0)
@@ -496,10 +487,11 @@ static int load_exclude(struct loader *ld, const yaml_node_t *v,
 		if (rc < 0)
 			return rc;
 		if (text[0] == '/')
-			return FAIL_AT(ld, glob->start_mark,
-				       "'exclude' globs are relative to the "
-				       "migrations folder, not %s",
-				       describe(glob, buf, sizeof(buf)));
+			return FAIL_AT(
+				ld, glob->start_mark,
+				"'exclude' globs are relative to the "
+				"migrations folder, not %s",
+				phg_cfg_describe(glob, buf, sizeof(buf)));
 		cfg->exclude[i] = phg_strdup(text);
 		if (!cfg->exclude[i])
 			return no_memory(ld);
@@ -515,20 +507,20 @@ static int load_exclude(struct loader *ld, const yaml_node_t *v,
 static int duration_value(struct loader *ld, const char *key,
 			  const yaml_node_t *v, long long *ms)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *text;
 	bool bare;
 
 	if (v->type == YAML_SCALAR_NODE &&
 	    !memchr(v->data.scalar.value, '\0', v->data.scalar.length) &&
-	    phg_duration_parse(scalar_text(v), ms) == 0)
+	    phg_duration_parse(phg_cfg_text(v), ms) == 0)
 		return 0;
-	text = v->type == YAML_SCALAR_NODE ? scalar_text(v) : "";
+	text = v->type == YAML_SCALAR_NODE ? phg_cfg_text(v) : "";
 	bare = *text && strspn(text, "0123456789") == v->data.scalar.length;
 	return FAIL_AT(ld, v->start_mark,
 		       "'%s' must be a duration such as 5s, 500ms or 1h, not "
 		       "%s%s",
-		       key, describe(v, buf, sizeof(buf)),
+		       key, phg_cfg_describe(v, buf, sizeof(buf)),
 		       bare ? ": add a unit" : "");
 }
 
@@ -536,7 +528,7 @@ static int duration_value(struct loader *ld, const char *key,
 static int int_value(struct loader *ld, const char *key, const yaml_node_t *v,
 		     int min, int max, int *out)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	long long n = 0;
 	size_t i;
 
@@ -558,7 +550,7 @@ static int int_value(struct loader *ld, const char *key, const yaml_node_t *v,
 wrong:
 	return FAIL_AT(ld, v->start_mark,
 		       "'%s' must be an integer between %d and %d, not %s", key,
-		       min, max, describe(v, buf, sizeof(buf)));
+		       min, max, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 /* Sets *out from a YAML boolean (true or false, as the core schema). */
@@ -567,19 +559,19 @@ static int bool_value(struct loader *ld, const char *key, const yaml_node_t *v,
 {
 	static const char *const words[] = {"true",  "True",  "TRUE",
 					    "false", "False", "FALSE"};
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	for (size_t i = 0;
 	     v->type == YAML_SCALAR_NODE && i < sizeof(words) / sizeof(*words);
 	     i++) {
 		if (strlen(words[i]) == v->data.scalar.length &&
-		    !strcmp(scalar_text(v), words[i])) {
+		    !strcmp(phg_cfg_text(v), words[i])) {
 			*out = i < 3;
 			return 0;
 		}
 	}
 	return FAIL_AT(ld, v->start_mark, "'%s' must be true or false, not %s",
-		       key, describe(v, buf, sizeof(buf)));
+		       key, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 static int mark_line(const yaml_node_t *n)
@@ -604,7 +596,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 {
 	const yaml_node_t *key, *name = NULL, *database = NULL, *primary = NULL,
 				*replica_of = NULL, *soak = NULL, *vars = NULL;
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *text, *problem;
 	int rc;
 
@@ -612,7 +604,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 		return FAIL_AT(ld, entry->start_mark,
 			       "each region must be a mapping with 'name' and "
 			       "'database', not %s",
-			       describe(entry, buf, sizeof(buf)));
+			       phg_cfg_describe(entry, buf, sizeof(buf)));
 	for (const yaml_node_pair_t *p = entry->data.mapping.pairs.start;
 	     p < entry->data.mapping.pairs.top; p++) {
 		const yaml_node_t *v = node_at(ld, p->value);
@@ -621,7 +613,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 		rc = check_key(ld, entry, p, &key);
 		if (rc < 0)
 			return rc;
-		k = scalar_text(key);
+		k = phg_cfg_text(key);
 		if (!strcmp(k, "name"))
 			name = v;
 		else if (!strcmp(k, "database"))
@@ -639,7 +631,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 				       "unknown key %s in a region: it takes "
 				       "'name', 'database', 'primary', "
 				       "'replica_of', 'soak' and 'vars'",
-				       describe(key, buf, sizeof(buf)));
+				       phg_cfg_describe(key, buf, sizeof(buf)));
 	}
 	if (!name)
 		return FAIL_AT(ld, entry->start_mark, "a region has no 'name'");
@@ -650,7 +642,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 		return FAIL_AT(ld, name->start_mark,
 			       "'name' must be a region name of lower-case "
 			       "letters, digits, '.', '_' and '-', not %s",
-			       describe(name, buf, sizeof(buf)));
+			       phg_cfg_describe(name, buf, sizeof(buf)));
 	reg->name = phg_strdup(text);
 	if (!reg->name)
 		return no_memory(ld);
@@ -661,8 +653,9 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 		return FAIL_AT(ld, entry->start_mark,
 			       "region '%.*s' has no 'database' (its "
 			       "connection URL, e.g. '${DATABASE_URL}')",
-			       QUOTE_MAX, reg->name);
-	/* Never describe() a database value that is text: it is a secret. */
+			       PHG_CFG_QUOTE_MAX, reg->name);
+	/* Never phg_cfg_describe() a database value that is text: it is a
+	 * secret. */
 	rc = text_value(ld, "database", "a connection URL", database, &text);
 	if (rc < 0)
 		return rc;
@@ -692,7 +685,7 @@ static int load_region(struct loader *ld, const yaml_node_t *entry,
 				       "region '%.*s' is a replica "
 				       "('replica_of'), so it cannot be the "
 				       "primary",
-				       QUOTE_MAX, reg->name);
+				       PHG_CFG_QUOTE_MAX, reg->name);
 	}
 	if (soak) {
 		rc = duration_value(ld, "soak", soak, &reg->soak_ms);
@@ -741,27 +734,27 @@ static int check_replicas(struct loader *ld, const yaml_node_item_t *items,
 			return FAIL_AT(ld, at->start_mark,
 				       "region '%.*s' is a replica of unknown "
 				       "region '%.*s'",
-				       QUOTE_MAX, r->name, QUOTE_MAX,
-				       r->replica_of);
+				       PHG_CFG_QUOTE_MAX, r->name,
+				       PHG_CFG_QUOTE_MAX, r->replica_of);
 		if (t == i)
 			return FAIL_AT(ld, at->start_mark,
 				       "region '%.*s' cannot be a replica of "
 				       "itself",
-				       QUOTE_MAX, r->name);
+				       PHG_CFG_QUOTE_MAX, r->name);
 		if (regions[t].replica_of)
 			return FAIL_AT(ld, at->start_mark,
 				       "region '%.*s' is a replica of '%.*s', "
 				       "which is a replica itself: name the "
 				       "region that gets the migrations",
-				       QUOTE_MAX, r->name, QUOTE_MAX,
-				       regions[t].name);
+				       PHG_CFG_QUOTE_MAX, r->name,
+				       PHG_CFG_QUOTE_MAX, regions[t].name);
 		if (t != primary && t > i)
 			return FAIL_AT(ld, at->start_mark,
 				       "region '%.*s' is a replica of '%.*s', "
 				       "which runs after it: list the replica "
 				       "after the region it replicates",
-				       QUOTE_MAX, r->name, QUOTE_MAX,
-				       regions[t].name);
+				       PHG_CFG_QUOTE_MAX, r->name,
+				       PHG_CFG_QUOTE_MAX, regions[t].name);
 	}
 	return 0;
 }
@@ -778,18 +771,18 @@ static int load_regions(struct loader *ld, const yaml_node_t *v,
 {
 	const yaml_node_item_t *items;
 	struct phg_region *regions, first;
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	size_t n, i, j, primary = 0;
 	bool have_primary = false;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	if (v->type != YAML_SEQUENCE_NODE)
 		return FAIL_AT(ld, v->start_mark,
 			       "'regions' must be a list of regions, each with "
 			       "'name' and 'database', not %s",
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	items = v->data.sequence.items.start;
 	n = (size_t)(v->data.sequence.items.top - items);
 	if (n == 0)
@@ -809,11 +802,11 @@ static int load_regions(struct loader *ld, const yaml_node_t *v,
 			return rc;
 		j = region_find(regions, i, reg->name);
 		if (j < i)
-			return FAIL_AT(ld,
-				       map_get(ld, entry, "name")->start_mark,
-				       "duplicate region '%.*s' (first at line "
-				       "%d)",
-				       QUOTE_MAX, reg->name, regions[j].line);
+			return FAIL_AT(
+				ld, map_get(ld, entry, "name")->start_mark,
+				"duplicate region '%.*s' (first at line "
+				"%d)",
+				PHG_CFG_QUOTE_MAX, reg->name, regions[j].line);
 		if (!reg->primary)
 			continue;
 		if (have_primary)
@@ -822,7 +815,7 @@ static int load_regions(struct loader *ld, const yaml_node_t *v,
 				"region '%.*s' is a second primary (the first "
 				"is '%.*s' at line %d): exactly one region "
 				"runs first",
-				QUOTE_MAX, reg->name, QUOTE_MAX,
+				PHG_CFG_QUOTE_MAX, reg->name, PHG_CFG_QUOTE_MAX,
 				regions[primary].name, regions[primary].line);
 		have_primary = true;
 		primary = i;
@@ -847,7 +840,7 @@ static int load_regions(struct loader *ld, const yaml_node_t *v,
 				->start_mark,
 			"region '%.*s' is the primary and runs first, so it "
 			"takes no 'soak' (the wait after the previous region)",
-			QUOTE_MAX, regions[primary].name);
+			PHG_CFG_QUOTE_MAX, regions[primary].name);
 	/* Primary first, the rest as written. */
 	first = regions[primary];
 	memmove(regions + 1, regions, primary * sizeof(*regions));
@@ -862,7 +855,7 @@ static int load_regions(struct loader *ld, const yaml_node_t *v,
 static int schema_value(struct loader *ld, const char *key,
 			const yaml_node_t *v, const char **out)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *text;
 	size_t len;
 	int rc = text_value(ld, key, "a schema name", v, &text);
@@ -877,12 +870,13 @@ static int schema_value(struct loader *ld, const char *key,
 			"'%s' must be a schema name (lower-case letters, "
 			"digits and '_', not starting with a digit, at "
 			"most %d characters), not %s",
-			key, PG_IDENT_MAX, describe(v, buf, sizeof(buf)));
+			key, PG_IDENT_MAX,
+			phg_cfg_describe(v, buf, sizeof(buf)));
 	if (phg_has_prefix(text, "pg_"))
 		return FAIL_AT(ld, v->start_mark,
 			       "'%s' cannot be %s: PostgreSQL reserves names "
 			       "starting with 'pg_' for system schemas",
-			       key, describe(v, buf, sizeof(buf)));
+			       key, phg_cfg_describe(v, buf, sizeof(buf)));
 	*out = text;
 	return 0;
 }
@@ -891,7 +885,7 @@ static int schema_value(struct loader *ld, const char *key,
 static int pg_timeout_value(struct loader *ld, const char *key,
 			    const yaml_node_t *v, long long *ms)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	long long value;
 	int rc = duration_value(ld, key, v, &value);
 
@@ -902,7 +896,7 @@ static int pg_timeout_value(struct loader *ld, const char *key,
 			       "'%s' must be at most %lldms (about 596h), "
 			       "PostgreSQL's limit, not %s",
 			       key, PG_TIMEOUT_MAX_MS,
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	*ms = value;
 	return 0;
 }
@@ -912,8 +906,8 @@ static int load_migrate_key(struct loader *ld, const yaml_node_t *key,
 			    const yaml_node_t *v,
 			    struct phg_migrate_settings *m)
 {
-	const char *k = scalar_text(key), *text;
-	char buf[QUOTE_MAX + 8];
+	const char *k = phg_cfg_text(key), *text;
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	char *copy;
 	int rc;
 
@@ -953,22 +947,22 @@ static int load_migrate_key(struct loader *ld, const yaml_node_t *key,
 		       "'history_schema', 'lock_timeout', "
 		       "'statement_timeout', 'retries', 'retry_backoff', "
 		       "'advisory_lock_wait' and 'replica_wait'",
-		       describe(key, buf, sizeof(buf)));
+		       phg_cfg_describe(key, buf, sizeof(buf)));
 }
 
 static int load_migrate(struct loader *ld, const yaml_node_t *v,
 			struct phg_config *cfg)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	if (v->type != YAML_MAPPING_NODE)
 		return FAIL_AT(ld, v->start_mark,
 			       "'migrate' must be a mapping of runner settings "
 			       "such as 'lock_timeout: 5s', not %s",
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	for (const yaml_node_pair_t *p = v->data.mapping.pairs.start;
 	     p < v->data.mapping.pairs.top; p++) {
 		const yaml_node_t *key;
@@ -988,7 +982,7 @@ static int load_migrate(struct loader *ld, const yaml_node_t *v,
 static int load_release_keys(struct loader *ld, const yaml_node_t *v,
 			     struct phg_config *cfg)
 {
-	return phg_cfgrel_load_key(scalar_text(ld->key), ld->path, ld->doc, v,
+	return phg_cfgrel_load_key(phg_cfg_text(ld->key), ld->path, ld->doc, v,
 				   cfg, ld->err);
 }
 
@@ -1008,14 +1002,14 @@ static int size_value(struct loader *ld, const char *key, const yaml_node_t *v,
 		long long factor;
 	} units[] = {{"", 1},		{"B", 1},	   {"kB", 1LL << 10},
 		     {"MB", 1LL << 20}, {"GB", 1LL << 30}, {"TB", 1LL << 40}};
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *text = "";
 	long long n = 0;
 	size_t digits = 0;
 
 	if (v->type == YAML_SCALAR_NODE &&
 	    !memchr(v->data.scalar.value, '\0', v->data.scalar.length))
-		text = scalar_text(v);
+		text = phg_cfg_text(v);
 	while (text[digits] >= '0' && text[digits] <= '9') {
 		/* Saturate: any long number is too large anyway. */
 		if (n <= SIZE_MAX_BYTES)
@@ -1029,14 +1023,15 @@ static int size_value(struct loader *ld, const char *key, const yaml_node_t *v,
 		if (n > SIZE_MAX_BYTES / units[i].factor)
 			return FAIL_AT(ld, v->start_mark,
 				       "'%s' must be at most 1024TB, not %s",
-				       key, describe(v, buf, sizeof(buf)));
+				       key,
+				       phg_cfg_describe(v, buf, sizeof(buf)));
 		*bytes = n * units[i].factor;
 		return 0;
 	}
 	return FAIL_AT(ld, v->start_mark,
 		       "'%s' must be a size such as 10MB, 512kB or 1GB (or "
 		       "whole bytes), not %s",
-		       key, describe(v, buf, sizeof(buf)));
+		       key, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 /*
@@ -1047,16 +1042,16 @@ static int size_value(struct loader *ld, const char *key, const yaml_node_t *v,
 static int load_stats(struct loader *ld, const yaml_node_t *v,
 		      struct phg_config *cfg)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	if (v->type != YAML_MAPPING_NODE)
 		return FAIL_AT(ld, v->start_mark,
 			       "'stats' must be a mapping such as "
 			       "'small_table_rows: 10000', not %s",
-			       describe(v, buf, sizeof(buf)));
+			       phg_cfg_describe(v, buf, sizeof(buf)));
 	for (const yaml_node_pair_t *p = v->data.mapping.pairs.start;
 	     p < v->data.mapping.pairs.top; p++) {
 		const yaml_node_t *key, *val = node_at(ld, p->value);
@@ -1066,7 +1061,7 @@ static int load_stats(struct loader *ld, const yaml_node_t *v,
 		rc = check_key(ld, v, p, &key);
 		if (rc < 0)
 			return rc;
-		k = scalar_text(key);
+		k = phg_cfg_text(key);
 		if (!strcmp(k, "small_table_rows")) {
 			rc = int_value(ld, k, val, 0, INT_MAX, &rows);
 			if (rc == 0)
@@ -1079,7 +1074,7 @@ static int load_stats(struct loader *ld, const yaml_node_t *v,
 				       "unknown key %s in 'stats': it takes "
 				       "'small_table_rows' and "
 				       "'small_table_size'",
-				       describe(key, buf, sizeof(buf)));
+				       phg_cfg_describe(key, buf, sizeof(buf)));
 		}
 		if (rc < 0)
 			return rc;
@@ -1111,7 +1106,7 @@ static const struct top_key {
 static int load_root(struct loader *ld, const yaml_node_t *root,
 		     struct phg_config *cfg)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	int rc;
 
 	if (root->type != YAML_MAPPING_NODE) {
@@ -1120,7 +1115,7 @@ static int load_root(struct loader *ld, const yaml_node_t *root,
 		return FAIL_AT(ld, first,
 			       "the config must be a mapping of keys such as "
 			       "'migrations: migrations', not %s",
-			       describe(root, buf, sizeof(buf)));
+			       phg_cfg_describe(root, buf, sizeof(buf)));
 	}
 	for (const yaml_node_pair_t *p = root->data.mapping.pairs.start;
 	     p < root->data.mapping.pairs.top; p++) {
@@ -1131,12 +1126,12 @@ static int load_root(struct loader *ld, const yaml_node_t *root,
 		if (rc < 0)
 			return rc;
 		for (i = 0; i < sizeof(top_keys) / sizeof(top_keys[0]); i++) {
-			if (!strcmp(scalar_text(key), top_keys[i].name))
+			if (!strcmp(phg_cfg_text(key), top_keys[i].name))
 				break;
 		}
 		if (i == sizeof(top_keys) / sizeof(top_keys[0]))
 			return FAIL_AT(ld, key->start_mark, "unknown key %s",
-				       describe(key, buf, sizeof(buf)));
+				       phg_cfg_describe(key, buf, sizeof(buf)));
 		ld->key = key;
 		rc = top_keys[i].load(ld, node_at(ld, p->value), cfg);
 		if (rc < 0)
@@ -1231,7 +1226,7 @@ static char *dir_of(const char *path)
 static int resolve_migrations(struct loader *ld, struct phg_config *cfg)
 {
 	const char *value =
-		ld->migrations ? scalar_text(ld->migrations) : "migrations";
+		ld->migrations ? phg_cfg_text(ld->migrations) : "migrations";
 	char *m;
 
 	if (value[0] == '/' || !strcmp(cfg->dir, "."))
@@ -1312,7 +1307,7 @@ int phg_config_load(const char *path, struct phg_config *cfg,
 	yaml_document_delete(&extra);
 
 	root = yaml_document_get_root_node(&doc);
-	if (root && !is_null(root)) {
+	if (root && !phg_cfg_is_null(root)) {
 		rc = load_root(&ld, root, cfg);
 		if (rc < 0)
 			goto out;

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define QUOTE_MAX 64
 #define ZONEINFO "/usr/share/zoneinfo"
 
 /* The ADR's numbers (docs/release.md lists them). */
@@ -50,11 +49,6 @@ static const yaml_node_t *node(struct rl *r, int i)
 	return yaml_document_get_node(r->doc, i);
 }
 
-static const char *txt(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
 static int fail(struct rl *r, yaml_mark_t m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -78,55 +72,17 @@ static int oom(struct rl *r)
 			   "cannot load '%s': out of memory", r->path);
 }
 
-/* How a wrong value reads after "not" (as load.c's describe). */
-static const char *describe(const yaml_node_t *n, char *buf, size_t size)
-{
-	size_t len, cut;
-
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	case YAML_SCALAR_NODE:
-		len = n->data.scalar.length;
-		if (len == 0)
-			return "an empty value";
-		cut = len > QUOTE_MAX ? QUOTE_MAX : len;
-		while (cut < len && (n->data.scalar.value[cut] & 0xc0) == 0x80)
-			cut--;
-		snprintf(buf, size, "'%.*s%s'", (int)cut, txt(n),
-			 cut < len ? "..." : "");
-		return buf;
-	case YAML_NO_NODE:
-		break;
-	}
-	return "nothing";
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-	const char *s;
-
-	if (n->type != YAML_SCALAR_NODE ||
-	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	s = txt(n);
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
-	       !strcmp(s, "Null") || !strcmp(s, "NULL");
-}
-
 /* Checks pair p's key: a scalar no earlier pair of map repeats. */
 static int get_key(struct rl *r, const yaml_node_t *map,
 		   const yaml_node_pair_t *p, const char **key,
 		   const yaml_node_t **knode)
 {
 	const yaml_node_t *k = node(r, p->key);
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	if (k->type != YAML_SCALAR_NODE)
 		return fail(r, k->start_mark, "a key must be a name, not %s",
-			    describe(k, buf, sizeof(buf)));
+			    phg_cfg_describe(k, buf, sizeof(buf)));
 	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p;
 	     q++) {
 		const yaml_node_t *prev = node(r, q->key);
@@ -137,10 +93,10 @@ static int get_key(struct rl *r, const yaml_node_t *map,
 			    k->data.scalar.length))
 			return fail(r, k->start_mark,
 				    "duplicate key %s (first at line %d)",
-				    describe(k, buf, sizeof(buf)),
+				    phg_cfg_describe(k, buf, sizeof(buf)),
 				    (int)prev->start_mark.line + 1);
 	}
-	*key = txt(k);
+	*key = phg_cfg_text(k);
 	*knode = k;
 	return 0;
 }
@@ -148,36 +104,37 @@ static int get_key(struct rl *r, const yaml_node_t *map,
 static int unknown_key(struct rl *r, const yaml_node_t *k, const char *where,
 		       const char *takes)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	return fail(r, k->start_mark, "unknown key %s in '%s': it takes %s",
-		    describe(k, buf, sizeof(buf)), where, takes);
+		    phg_cfg_describe(k, buf, sizeof(buf)), where, takes);
 }
 
 static int need_map(struct rl *r, const char *key, const yaml_node_t *v,
 		    const char *what)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	if (v->type == YAML_MAPPING_NODE)
 		return 0;
 	return fail(r, v->start_mark, "'%s' must be %s, not %s", key, what,
-		    describe(v, buf, sizeof(buf)));
+		    phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 static int text(struct rl *r, const char *key, const yaml_node_t *v,
 		const char *what, const char **out)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
+	*out = NULL;
 	if (v->type != YAML_SCALAR_NODE || v->data.scalar.length == 0)
 		return fail(r, v->start_mark, "'%s' must be %s, not %s", key,
-			    what, describe(v, buf, sizeof(buf)));
+			    what, phg_cfg_describe(v, buf, sizeof(buf)));
 	if (memchr(v->data.scalar.value, '\0', v->data.scalar.length))
 		return fail(r, v->start_mark,
 			    "'%s' must be %s without a NUL character", key,
 			    what);
-	*out = txt(v);
+	*out = phg_cfg_text(v);
 	return 0;
 }
 
@@ -195,16 +152,16 @@ static int set_str(struct rl *r, char **dst, const char *s)
 static int duration(struct rl *r, const char *key, const yaml_node_t *v,
 		    bool positive, long long *ms)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	long long value;
 
 	if (v->type != YAML_SCALAR_NODE ||
 	    memchr(v->data.scalar.value, '\0', v->data.scalar.length) ||
-	    phg_duration_parse(txt(v), &value) < 0)
+	    phg_duration_parse(phg_cfg_text(v), &value) < 0)
 		return fail(r, v->start_mark,
 			    "'%s' must be a duration such as 5s, 500ms or "
 			    "1h, not %s",
-			    key, describe(v, buf, sizeof(buf)));
+			    key, phg_cfg_describe(v, buf, sizeof(buf)));
 	if (positive && value == 0)
 		return fail(r, v->start_mark, "'%s' must be more than 0", key);
 	*ms = value;
@@ -214,28 +171,29 @@ static int duration(struct rl *r, const char *key, const yaml_node_t *v,
 static int number(struct rl *r, const char *key, const yaml_node_t *v,
 		  double min, double max, const char *unit, double *out)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	char *end = NULL;
 	double d;
 
 	if (v->type != YAML_SCALAR_NODE || v->data.scalar.length == 0 ||
 	    v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		goto wrong;
-	d = strtod(txt(v), &end);
-	if (!end || *end || end == txt(v) || !isfinite(d) || d < min || d > max)
+	d = strtod(phg_cfg_text(v), &end);
+	if (!end || *end || end == phg_cfg_text(v) || !isfinite(d) || d < min ||
+	    d > max)
 		goto wrong;
 	*out = d;
 	return 0;
 wrong:
 	return fail(r, v->start_mark,
 		    "'%s' must be a number from %g to %g (%s), not %s", key,
-		    min, max, unit, describe(v, buf, sizeof(buf)));
+		    min, max, unit, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 static int integer(struct rl *r, const char *key, const yaml_node_t *v, int min,
 		   int max, int *out)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	long long n = 0;
 
 	if (v->type != YAML_SCALAR_NODE || v->data.scalar.length == 0)
@@ -255,7 +213,7 @@ static int integer(struct rl *r, const char *key, const yaml_node_t *v, int min,
 wrong:
 	return fail(r, v->start_mark,
 		    "'%s' must be an integer between %d and %d, not %s", key,
-		    min, max, describe(v, buf, sizeof(buf)));
+		    min, max, phg_cfg_describe(v, buf, sizeof(buf)));
 }
 
 /* ---- templates ---------------------------------------------------------- */
@@ -356,7 +314,9 @@ static int tmpl(struct rl *r, const char *key, const yaml_node_t *v,
 				    "{release}, {step}, {weight} or "
 				    "{var.NAME}",
 				    key,
-				    (int)(len > QUOTE_MAX ? QUOTE_MAX : len),
+				    (int)(len > PHG_CFG_QUOTE_MAX
+						  ? PHG_CFG_QUOTE_MAX
+						  : len),
 				    s + start + 1);
 	}
 	problem = phg_config_ref_problem(s);
@@ -449,7 +409,7 @@ out:
 static int load_environment(struct rl *r, const yaml_node_t *v,
 			    struct phg_config *cfg)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	const char *s;
 	int rc = text(r, "environment", v, "an environment name", &s);
 
@@ -461,7 +421,7 @@ static int load_environment(struct rl *r, const yaml_node_t *v,
 		return fail(r, v->start_mark,
 			    "'environment' must be a name of letters, digits, "
 			    "'.', '_' and '-' (at most 64), not %s",
-			    describe(v, buf, sizeof(buf)));
+			    phg_cfg_describe(v, buf, sizeof(buf)));
 	return set_str(r, &cfg->environment, s);
 }
 
@@ -469,7 +429,7 @@ static int load_state(struct rl *r, const yaml_node_t *v,
 		      struct phg_config *cfg)
 {
 	const char *s, *problem;
-	/* Never describe() the value: it may hold a password. */
+	/* Never phg_cfg_describe() the value: it may hold a password. */
 	int rc = text(r, "state", v,
 		      "a ledger location (a file path or a "
 		      "postgres:// URL)",
@@ -492,7 +452,7 @@ int phg_cfgrel_load_vars(const char *path, yaml_document_t *doc,
 	size_t n;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	rc = need_map(&r, "vars", v,
 		      "a mapping of names to texts, such as 'lb: /srv/lb'");
@@ -508,7 +468,7 @@ int phg_cfgrel_load_vars(const char *path, yaml_document_t *doc,
 	     p++) {
 		const yaml_node_t *kn, *val = node(&r, p->value);
 		struct phg_var *var = &reg->vars[reg->nvars];
-		char buf[QUOTE_MAX + 8];
+		char buf[PHG_CFG_QUOTE_MAX + 8];
 		const char *k, *s;
 
 		rc = get_key(&r, v, p, &k, &kn);
@@ -518,14 +478,14 @@ int phg_cfgrel_load_vars(const char *path, yaml_document_t *doc,
 			return fail(&r, kn->start_mark,
 				    "a var name must be letters, digits and "
 				    "'_', not starting with a digit, not %s",
-				    describe(kn, buf, sizeof(buf)));
+				    phg_cfg_describe(kn, buf, sizeof(buf)));
 		if (val->type != YAML_SCALAR_NODE ||
 		    memchr(val->data.scalar.value, '\0',
 			   val->data.scalar.length))
 			return fail(&r, val->start_mark,
 				    "var '%s' must be a text, not %s", k,
-				    describe(val, buf, sizeof(buf)));
-		s = txt(val);
+				    phg_cfg_describe(val, buf, sizeof(buf)));
+		s = phg_cfg_text(val);
 		if (phg_config_ref_problem(s))
 			return fail(&r, val->start_mark, "var '%s' has %s", k,
 				    phg_config_ref_problem(s));
@@ -590,14 +550,14 @@ static bool date_ok(const char *s)
 
 static int load_days(struct rl *r, const yaml_node_t *v, unsigned *days)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 
 	if (v->type != YAML_SEQUENCE_NODE ||
 	    v->data.sequence.items.top == v->data.sequence.items.start)
 		return fail(r, v->start_mark,
 			    "'days' must be a list of days such as [mon, "
 			    "tue], not %s",
-			    describe(v, buf, sizeof(buf)));
+			    phg_cfg_describe(v, buf, sizeof(buf)));
 	*days = 0;
 	for (const yaml_node_item_t *it = v->data.sequence.items.start;
 	     it < v->data.sequence.items.top; it++) {
@@ -605,13 +565,13 @@ static int load_days(struct rl *r, const yaml_node_t *v, unsigned *days)
 		size_t i;
 
 		for (i = 0; d->type == YAML_SCALAR_NODE && day_names[i]; i++)
-			if (!strcmp(txt(d), day_names[i]))
+			if (!strcmp(phg_cfg_text(d), day_names[i]))
 				break;
 		if (d->type != YAML_SCALAR_NODE || !day_names[i])
 			return fail(r, d->start_mark,
 				    "a day must be one of sun, mon, tue, wed, "
 				    "thu, fri or sat, not %s",
-				    describe(d, buf, sizeof(buf)));
+				    phg_cfg_describe(d, buf, sizeof(buf)));
 		*days |= 1u << i;
 	}
 	return 0;
@@ -619,10 +579,10 @@ static int load_days(struct rl *r, const yaml_node_t *v, unsigned *days)
 
 static int load_window(struct rl *r, const yaml_node_t *v, struct phg_window *w)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	int rc;
 
-	if (v->type == YAML_SCALAR_NODE && !strcmp(txt(v), "any")) {
+	if (v->type == YAML_SCALAR_NODE && !strcmp(phg_cfg_text(v), "any")) {
 		w->any = true;
 		return 0;
 	}
@@ -630,7 +590,7 @@ static int load_window(struct rl *r, const yaml_node_t *v, struct phg_window *w)
 		return fail(r, v->start_mark,
 			    "'window' must be 'any' or a mapping with "
 			    "'timezone', 'days', 'hours' and 'deny', not %s",
-			    describe(v, buf, sizeof(buf)));
+			    phg_cfg_describe(v, buf, sizeof(buf)));
 	w->any = false;
 	for (const yaml_node_pair_t *p = v->data.mapping.pairs.start;
 	     p < v->data.mapping.pairs.top; p++) {
@@ -649,7 +609,8 @@ static int load_window(struct rl *r, const yaml_node_t *v, struct phg_window *w)
 					    "'timezone' must be an IANA time "
 					    "zone such as America/New_York, "
 					    "not %s",
-					    describe(val, buf, sizeof(buf)));
+					    phg_cfg_describe(val, buf,
+							     sizeof(buf)));
 			rc = set_str(r, &w->timezone, s);
 		} else if (!strcmp(k, "days")) {
 			rc = load_days(r, val, &w->days);
@@ -663,17 +624,19 @@ static int load_window(struct rl *r, const yaml_node_t *v, struct phg_window *w)
 					  "'hours' must be a range such as "
 					  "\"10:00-16:00\" (start before end, "
 					  "up to 24:00), not %s",
-					  describe(val, buf, sizeof(buf)));
+					  phg_cfg_describe(val, buf,
+							   sizeof(buf)));
 		} else if (!strcmp(k, "deny")) {
 			size_t n;
 
-			if (is_null(val))
+			if (phg_cfg_is_null(val))
 				continue;
 			if (val->type != YAML_SEQUENCE_NODE)
 				return fail(r, val->start_mark,
 					    "'deny' must be a list of dates "
 					    "such as \"2026-12-25\", not %s",
-					    describe(val, buf, sizeof(buf)));
+					    phg_cfg_describe(val, buf,
+							     sizeof(buf)));
 			n = (size_t)(val->data.sequence.items.top -
 				     val->data.sequence.items.start);
 			for (size_t i = 0; i < w->ndeny; i++)
@@ -688,13 +651,14 @@ static int load_window(struct rl *r, const yaml_node_t *v, struct phg_window *w)
 					r, val->data.sequence.items.start[i]);
 
 				if (d->type != YAML_SCALAR_NODE ||
-				    !date_ok(txt(d)))
+				    !date_ok(phg_cfg_text(d)))
 					return fail(
 						r, d->start_mark,
 						"a denied date must be "
 						"YYYY-MM-DD, not %s",
-						describe(d, buf, sizeof(buf)));
-				w->deny[i] = phg_strdup(txt(d));
+						phg_cfg_describe(d, buf,
+								 sizeof(buf)));
+				w->deny[i] = phg_strdup(phg_cfg_text(d));
 				if (!w->deny[i])
 					return oom(r);
 				w->ndeny = i + 1;
@@ -715,7 +679,7 @@ static int load_window(struct rl *r, const yaml_node_t *v, struct phg_window *w)
 static int load_steps(struct rl *r, const yaml_node_t *v,
 		      struct phg_release_settings *rs)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	size_t n;
 	int *steps;
 	int rc;
@@ -725,7 +689,7 @@ static int load_steps(struct rl *r, const yaml_node_t *v,
 		return fail(r, v->start_mark,
 			    "'steps' must be a list of green's percentages "
 			    "such as [10, 50, 100], not %s",
-			    describe(v, buf, sizeof(buf)));
+			    phg_cfg_describe(v, buf, sizeof(buf)));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	steps = phg_xcalloc(n, sizeof(int));
 	if (!steps)
@@ -958,7 +922,7 @@ static int load_analysis(struct rl *r, const yaml_node_t *v,
 static int load_argv(struct rl *r, const char *where, const yaml_node_t *v,
 		     struct phg_step_action *a)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	size_t n;
 	int rc;
 
@@ -967,7 +931,7 @@ static int load_argv(struct rl *r, const char *where, const yaml_node_t *v,
 		return fail(r, v->start_mark,
 			    "'%s.command' must be a list (argv, no shell) "
 			    "such as [\"./deploy\", \"{slot}\"], not %s",
-			    where, describe(v, buf, sizeof(buf)));
+			    where, phg_cfg_describe(v, buf, sizeof(buf)));
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	a->argv = phg_xcalloc(n, sizeof(*a->argv));
 	if (!a->argv)
@@ -1016,13 +980,14 @@ static int load_http(struct rl *r, const char *where, const yaml_node_t *v,
 			rc = duration(r, k, val, true, &a->timeout_ms);
 		else if (!strcmp(k, "headers")) {
 			size_t n;
-			char buf[QUOTE_MAX + 8];
+			char buf[PHG_CFG_QUOTE_MAX + 8];
 
 			if (val->type != YAML_SEQUENCE_NODE)
 				return fail(r, val->start_mark,
 					    "'headers' must be a list of "
 					    "\"Name: value\", not %s",
-					    describe(val, buf, sizeof(buf)));
+					    phg_cfg_describe(val, buf,
+							     sizeof(buf)));
 			n = (size_t)(val->data.sequence.items.top -
 				     val->data.sequence.items.start);
 			a->headers = phg_xcalloc(n + 1, sizeof(*a->headers));
@@ -1059,7 +1024,7 @@ static int load_action(struct rl *r, const char *where, const yaml_node_t *v,
 	const yaml_node_t *cmd = NULL, *http = NULL, *cmd_key = NULL;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	rc = need_map(r, where, v, "a mapping with 'command' or 'http'");
 	if (rc < 0)
@@ -1099,7 +1064,7 @@ static int load_action(struct rl *r, const char *where, const yaml_node_t *v,
 static int load_unleash(struct rl *r, const yaml_node_t *v,
 			struct phg_unleash_settings *u)
 {
-	char buf[QUOTE_MAX + 8];
+	char buf[PHG_CFG_QUOTE_MAX + 8];
 	int rc = need_map(r, "unleash", v,
 			  "a mapping with 'url', 'token', 'environment' and "
 			  "'features'");
@@ -1134,7 +1099,8 @@ static int load_unleash(struct rl *r, const yaml_node_t *v,
 				return fail(r, val->start_mark,
 					    "'rollout' must be at-done or "
 					    "with-traffic, not %s",
-					    describe(val, buf, sizeof(buf)));
+					    phg_cfg_describe(val, buf,
+							     sizeof(buf)));
 		} else if (!strcmp(k, "features")) {
 			size_t n;
 
@@ -1144,7 +1110,8 @@ static int load_unleash(struct rl *r, const yaml_node_t *v,
 				return fail(r, val->start_mark,
 					    "'features' must be a list of "
 					    "feature flag names, not %s",
-					    describe(val, buf, sizeof(buf)));
+					    phg_cfg_describe(val, buf,
+							     sizeof(buf)));
 			n = (size_t)(val->data.sequence.items.top -
 				     val->data.sequence.items.start);
 			u->features = phg_xcalloc(n, sizeof(char *));
@@ -1264,7 +1231,7 @@ static int load_release(struct rl *r, const yaml_node_t *v,
 	struct phg_release_settings *rs = &cfg->release;
 	int rc;
 
-	if (is_null(v))
+	if (phg_cfg_is_null(v))
 		return 0;
 	rc = need_map(r, "release", v,
 		      "a mapping with 'window', 'traffic', 'analysis', ...");
