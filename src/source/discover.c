@@ -49,25 +49,6 @@ struct shape {
 	bool repeatable, no_transaction, pg_dialect;
 };
 
-/* Wording of util's phg_read_file, so every "cannot read" reads alike. */
-static const char *errno_text(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return "no such file or directory";
-	case EACCES:
-		return "permission denied";
-	case EISDIR:
-		return "is a folder, not a file";
-	case ENOTDIR:
-		return "not a folder";
-	case ELOOP:
-		return "too many levels of symbolic links";
-	default:
-		return strerror(e);
-	}
-}
-
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -311,7 +292,7 @@ static int add_file(struct walk *w, const char *rel, const struct shape *s,
 	rc = phg_read_file_at(w->dirfd, rel, path, true, &w->buf, w->err);
 	if (rc == 1 && !optional)
 		rc = phg_err_set(w->err, PHG_EIO, "cannot read '%s': %s", path,
-				 errno_text(ENOENT));
+				 phg_errno_text(ENOENT));
 	if (rc != 0)
 		goto out;
 	e = push(w);
@@ -443,7 +424,7 @@ static int not_a_file(struct walk *w, const char *fname)
 	if (!path)
 		return phg_err_set(w->err, PHG_ENOMEM, "out of memory");
 	rc = phg_err_set(w->err, PHG_EIO, "cannot read '%s': %s", path,
-			 errno_text(EISDIR));
+			 phg_errno_text(EISDIR));
 	free(path);
 	return rc;
 }
@@ -483,7 +464,7 @@ static int add_entry(struct walk *w, const struct dirent *de)
 			if (file_shape(fname, &s))
 				rc = phg_err_set(w->err, PHG_EIO,
 						 "cannot read '%s': %s", path,
-						 errno_text(e));
+						 phg_errno_text(e));
 			else
 				rc = 0;
 			free(path);
@@ -627,7 +608,7 @@ static int discover(const char *dir, bool keep_text,
 	d = opendir(dir);
 	if (!d) {
 		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", dir,
-				 errno_text(errno));
+				 phg_errno_text(errno));
 		goto out;
 	}
 	w.dirfd = dirfd(d);
@@ -640,7 +621,7 @@ static int discover(const char *dir, bool keep_text,
 			if (errno)
 				rc = phg_err_set(err, PHG_EIO,
 						 "cannot read '%s': %s", dir,
-						 errno_text(errno));
+						 phg_errno_text(errno));
 			break;
 		}
 		rc = add_entry(&w, de);

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *errno_text(int e)
+const char *phg_errno_text(int e)
 {
 	switch (e) {
 	case ENOENT:
@@ -22,6 +22,8 @@ static const char *errno_text(int e)
 		return "permission denied";
 	case EISDIR:
 		return "is a folder, not a file";
+	case ENOTDIR:
+		return "not a folder";
 	case ELOOP:
 		return "too many levels of symbolic links";
 	default:
@@ -46,15 +48,15 @@ int phg_read_file_at(int dirfd, const char *rel, const char *path,
 			       ? 1
 			       : phg_err_set(err, PHG_EIO,
 					     "cannot read '%s': %s", path,
-					     errno_text(errno));
+					     phg_errno_text(errno));
 	if (fstat(fd, &st) < 0) {
 		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
-				 errno_text(errno));
+				 phg_errno_text(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
-				 errno_text(EISDIR));
+				 phg_errno_text(EISDIR));
 		goto out;
 	}
 	if (regular_only && !S_ISREG(st.st_mode)) {
@@ -80,7 +82,7 @@ int phg_read_file_at(int dirfd, const char *rel, const char *path,
 			continue;
 		if (n < 0) {
 			rc = phg_err_set(err, PHG_EIO, "cannot read '%s': %s",
-					 path, errno_text(errno));
+					 path, phg_errno_text(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -114,7 +116,7 @@ int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err)
 
 	/* errno is still openat's. */
 	return rc == 1 ? phg_err_set(err, PHG_EIO, "cannot read '%s': %s", path,
-				     errno_text(errno))
+				     phg_errno_text(errno))
 		       : rc;
 }
 

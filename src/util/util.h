@@ -136,6 +136,8 @@ void phg_vec_release(struct phg_vec *v);
  * permission denied, a folder, too large). The caller releases out.
  */
 int phg_read_file(const char *path, struct phg_buf *out, struct phg_err *err);
+/* How "cannot read '...': <reason>" words errno e. */
+const char *phg_errno_text(int e);
 /*
  * phg_read_file for rel inside the folder open as dirfd (AT_FDCWD: the
  * current one), which spares the kernel a walk of the whole path; path is
@@ -158,7 +160,6 @@ size_t phg_utf8_invalid_at(const char *s, size_t len);
 /* Number of code points in s[0..len) (len must end on a boundary). */
 size_t phg_utf8_count(const char *s, size_t len);
 
-/* Case-sensitive equality that accepts NULL (NULL equals only NULL). */
 /* strcmp(a, b) == 0 without the call: the strings compared most (tree
    keys, node types, catalog names) are short and differ early. */
 static inline bool phg_key_eq(const char *a, const char *b)
@@ -175,7 +176,7 @@ static inline bool phg_key_eq(const char *a, const char *b)
 	return false;
 }
 
-/* String equality where NULL equals only NULL. */
+/* Case-sensitive equality that accepts NULL (NULL equals only NULL). */
 static inline bool phg_streq(const char *a, const char *b)
 {
 	if (!a || !b)
