@@ -441,6 +441,49 @@ static inline void svc_nginx_stop(struct svc_nginx *n)
 	n->pid = 0;
 }
 
+/* ---- prometheus ------------------------------------------------------- */
+
+/*
+ * Starts a real prometheus in dir that scrapes 127.0.0.1:target_port every
+ * second as job `job`, listening on a free port (*port); writes its log
+ * path to log. Returns its pid once the port accepts connections, or -1.
+ */
+static inline pid_t svc_prometheus_start(const char *dir, const char *job,
+					 int target_port, int *port, char *log,
+					 size_t logsz)
+{
+	char conf[1024], arg_conf[4200], arg_db[4200], arg_listen[64];
+	pid_t pid;
+
+	*port = svc_free_port();
+	snprintf(conf, sizeof(conf),
+		 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+		 "scrape_configs:\n  - job_name: %s\n"
+		 "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
+		 job, target_port);
+	th_write_str(dir, "prom.yml", conf);
+	snprintf(arg_conf, sizeof(arg_conf), "--config.file=%s/prom.yml", dir);
+	snprintf(arg_db, sizeof(arg_db), "--storage.tsdb.path=%s/data", dir);
+	snprintf(arg_listen, sizeof(arg_listen),
+		 "--web.listen-address=127.0.0.1:%d", *port);
+	snprintf(log, logsz, "%s/prometheus.log", dir);
+	{
+		char *argv[] = {"prometheus",
+				arg_conf,
+				arg_db,
+				arg_listen,
+				"--storage.tsdb.retention.time=1h",
+				NULL};
+
+		pid = svc_spawn(argv, NULL, dir, log);
+	}
+	if (pid > 0 && !svc_wait_port(*port, 20000)) {
+		svc_stop(pid, SIGTERM, 10000);
+		return -1;
+	}
+	return pid;
+}
+
 /* Number of lines of file holding needle (0 when missing). */
 static inline int svc_count_lines(const char *path, const char *needle)
 {

@@ -52,8 +52,7 @@ static bool scraped(long long ms)
 
 static void prom_up(void)
 {
-	char body[1024], conf[1024], arg_conf[4200], arg_db[4200],
-		arg_listen[64], log[4200];
+	char body[1024], log[4200];
 	int web_port = svc_free_port();
 	long long t0 = svc_now_ms();
 
@@ -69,33 +68,10 @@ static void prom_up(void)
 		 web_port);
 	if (svc_nginx_start(&web, web_dir, web_port, body) != 0)
 		return;
-	prom_port = svc_free_port();
+	prom_pid = svc_prometheus_start(prom_dir, "demo", web_port, &prom_port,
+					log, sizeof(log));
 	snprintf(prom_url, sizeof(prom_url), "http://127.0.0.1:%d", prom_port);
-	snprintf(conf, sizeof(conf),
-		 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-		 "scrape_configs:\n  - job_name: demo\n"
-		 "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
-		 web_port);
-	th_write_str(prom_dir, "prom.yml", conf);
-	snprintf(arg_conf, sizeof(arg_conf), "--config.file=%s/prom.yml",
-		 prom_dir);
-	snprintf(arg_db, sizeof(arg_db), "--storage.tsdb.path=%s/data",
-		 prom_dir);
-	snprintf(arg_listen, sizeof(arg_listen),
-		 "--web.listen-address=127.0.0.1:%d", prom_port);
-	snprintf(log, sizeof(log), "%s/prometheus.log", prom_dir);
-	{
-		char *argv[] = {"prometheus",
-				arg_conf,
-				arg_db,
-				arg_listen,
-				"--storage.tsdb.retention.time=1h",
-				NULL};
-
-		prom_pid = svc_spawn(argv, NULL, prom_dir, log);
-	}
-	if (prom_pid < 0 || !svc_wait_port(prom_port, 20000) ||
-	    !scraped(30000)) {
+	if (prom_pid < 0 || !scraped(30000)) {
 		fprintf(stderr, "prometheus did not scrape: %s\n",
 			svc_log_tail(log));
 		return;

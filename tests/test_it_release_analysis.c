@@ -74,8 +74,7 @@ static bool prom_shows(const char *q, double want)
 
 static void up(void)
 {
-	char body[2048], conf[1024], arg_conf[4200], arg_db[4200],
-		arg_listen[64], log[4200];
+	char body[2048], log[4200];
 
 	if (pgc_available())
 		pg_rc = pgc_start(&pg, 1);
@@ -112,32 +111,10 @@ static void up(void)
 		 lb_port);
 	if (svc_nginx_start(&lb, lb_dir, lb_port, body) != 0)
 		return;
-	prom_port = svc_free_port();
+	prom_pid = svc_prometheus_start(prom_dir, "app", metrics_port,
+					&prom_port, log, sizeof(log));
 	snprintf(prom_url, sizeof(prom_url), "http://127.0.0.1:%d", prom_port);
-	snprintf(conf, sizeof(conf),
-		 "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-		 "scrape_configs:\n  - job_name: app\n"
-		 "    static_configs:\n      - targets: ['127.0.0.1:%d']\n",
-		 metrics_port);
-	th_write_str(prom_dir, "prom.yml", conf);
-	snprintf(arg_conf, sizeof(arg_conf), "--config.file=%s/prom.yml",
-		 prom_dir);
-	snprintf(arg_db, sizeof(arg_db), "--storage.tsdb.path=%s/data",
-		 prom_dir);
-	snprintf(arg_listen, sizeof(arg_listen),
-		 "--web.listen-address=127.0.0.1:%d", prom_port);
-	snprintf(log, sizeof(log), "%s/prometheus.log", prom_dir);
-	{
-		char *argv[] = {"prometheus",
-				arg_conf,
-				arg_db,
-				arg_listen,
-				"--storage.tsdb.retention.time=1h",
-				NULL};
-
-		prom_pid = svc_spawn(argv, NULL, prom_dir, log);
-	}
-	if (prom_pid < 0 || !svc_wait_port(prom_port, 20000) ||
+	if (prom_pid < 0 ||
 	    !prom_shows("app_error_rate{region=\"r1\"}", 0.001)) {
 		fprintf(stderr, "prometheus did not scrape: %s\n",
 			svc_log_tail(log));
