@@ -71,17 +71,6 @@ static const char *string_stop(const char *p, const char *end)
 	return p;
 }
 
-/*
- * Frees what a read that fails halfway made. With the arena nothing is
- * freed one by one; without it (PHG_ARENA_MALLOC=1) the caller only sees
- * NULL, so every partial string and tree must be freed here.
- */
-static void json_free(void *p)
-{
-	if (!phg_json_arena_on())
-		free(p);
-}
-
 static inline void skip_ws(struct jreader *r)
 {
 	/* libpg_query writes no whitespace: one comparison says so. */
@@ -221,7 +210,7 @@ static char *read_string(struct jreader *r)
 	*o = '\0';
 	return out;
 fail:
-	json_free(out);
+	phg_jchunk_free(&r->mem, out);
 	return NULL;
 }
 
@@ -338,7 +327,7 @@ static cJSON *read_container(struct jreader *r, bool object)
 		goto fail;
 	}
 fail:
-	json_free(key);
+	phg_jchunk_free(&r->mem, key);
 	phg_json_delete(c);
 	return NULL;
 }

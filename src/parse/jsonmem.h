@@ -69,7 +69,11 @@ static inline void phg_jnumber_set(cJSON *n, double value)
 		n->valueint = (int)value;
 }
 
-/* Frees one allocation of a build that failed halfway (arena: nothing). */
+/*
+ * Frees one allocation of a build that failed halfway. With the arena
+ * nothing is freed one by one; without it (PHG_ARENA_MALLOC=1) the caller
+ * only sees NULL, so every partial string and tree must be freed here.
+ */
 static inline void phg_jchunk_free(const struct phg_jchunk *c, void *p)
 {
 	if (!c->arena)
