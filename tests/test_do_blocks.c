@@ -17,7 +17,7 @@
 
 #include "parse/parse.h"
 
-#define MAX_INNER 8
+#define MAX_INNER 24
 
 /* What one inner statement looked like when the callback saw it. */
 struct seen {
@@ -303,6 +303,33 @@ START_TEST(test_same_body_twice)
 }
 END_TEST
 
+/* More distinct bodies than the parse cache keeps (16): the rest are
+   parsed and freed by the walk itself, and every statement is still read
+   in its own block. */
+START_TEST(test_more_bodies_than_kept)
+{
+	struct phg_buf b = {0};
+	struct run r;
+
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(phg_buf_printf(&b,
+						"DO $$BEGIN DELETE FROM t%d; "
+						"END$$;\n",
+						i),
+				 0);
+	run(&r, b.data, true);
+	ck_assert_uint_eq(r.n, 20);
+	for (size_t i = 0; i < 20; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "DELETE FROM t%zu", i);
+		assert_at(&r, i, "DeleteStmt", (int)i + 1, 12, want);
+	}
+	run_free(&r);
+	phg_buf_release(&b);
+}
+END_TEST
+
 /* Ignore comments above a statement in the body are its own. */
 START_TEST(test_ignores)
 {
@@ -367,6 +394,7 @@ static Suite *do_suite(void)
 		(int)(sizeof(one_line_cases) / sizeof(one_line_cases[0])));
 	tcase_add_test(tc, test_repeated_statement);
 	tcase_add_test(tc, test_same_body_twice);
+	tcase_add_test(tc, test_more_bodies_than_kept);
 	tcase_add_test(tc, test_ignores);
 	tcase_add_test(tc, test_dynamic);
 	suite_add_tcase(s, tc);
