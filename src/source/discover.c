@@ -3,12 +3,13 @@
  * own shape — a file name (numbered, golang-migrate and ory/popx, Flyway),
  * its text (dbmate markers), or a subfolder's contents (Prisma
  * migration.sql, Diesel up.sql + metadata.toml). Every forward migration is
- * read once for its markers; the text is not kept. The result
+ * read once for its markers; its text is kept only for
+ * phg_source_discover_cached (lint reads each file once). The result
  * is sorted once and checked for duplicate versions.
  *
  * Only one level of subfolders is ever looked into, and only by name
- * (stat of "<sub>/migration.sql"), so a symlinked folder, even one that
- * loops back, costs a few stat calls and can never recurse.
+ * (open or stat of "<sub>/migration.sql"), so a symlinked folder, even one
+ * that loops back, costs a few calls and can never recurse.
  */
 #define _DEFAULT_SOURCE /* d_type's DT_* names in <dirent.h> */
 #include "source.h"
@@ -35,6 +36,7 @@ struct walk {
 	struct phg_buf buf;   /* every file is read into this one buffer */
 	int dirfd;	      /* the folder, open: files are opened in it */
 	bool keep_text;	      /* phg_source_discover_cached */
+	bool last_was_diesel; /* the previous subfolder held up.sql */
 	struct phg_buf cache; /* the texts kept, each NUL-terminated */
 	struct phg_err *err;
 };
@@ -374,9 +376,14 @@ static int add_folder(struct walk *w, const char *sub)
 	s.layout = PHG_LAYOUT_PRISMA;
 	s.version = sub;
 	s.version_len = digits_len(sub, s.name_len);
-	/* Probed with fstatat: a failed open costs the kernel a file
-	   structure, a failed stat only the lookup. */
-	rc = probe(w, rel) ? add_file(w, rel, &s, false, true) : 1;
+	/* Opened straight away (a Prisma folder costs one open, not a stat
+	   and an open), unless the previous subfolder was a Diesel one:
+	   then it is probed with fstatat first, because a failed open costs
+	   the kernel a file structure and a failed stat only the lookup. */
+	rc = !w->last_was_diesel || probe(w, rel)
+		     ? add_file(w, rel, &s, false, true)
+		     : 1;
+	w->last_was_diesel = false;
 	if (rc != 1)
 		goto out;
 	free(rel);
@@ -392,6 +399,7 @@ static int add_folder(struct walk *w, const char *sub)
 	rc = add_file(w, rel, &s, true, true);
 	if (rc != 0)
 		goto out; /* 1: neither file, not a migration */
+	w->last_was_diesel = true;
 	free(rel);
 	rel = phg_asprintf("%s/metadata.toml", sub);
 	path = rel ? phg_path_join(w->dir, rel) : NULL;

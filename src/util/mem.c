@@ -459,47 +459,67 @@ static size_t json_plain_run(const unsigned char *p, size_t n)
 	return i;
 }
 
-int phg_buf_json_str(struct phg_buf *b, const char *s)
+/* Writes the escape for c, one of the bytes json_plain_run stops at. */
+static char *json_escape(char *o, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	const unsigned char *end = p + strlen((const char *)p);
-	int rc = phg_buf_add(b, "\"", 1);
 
-	while (p < end && rc == 0) {
-		size_t run = json_plain_run(p, (size_t)(end - p));
-		char esc[7] = {'\\', 'u', '0', '0', 0, 0, 0};
-
-		/* Copy the longest run that needs no escaping at once. */
-		if (run)
-			rc = phg_buf_add(b, (const char *)p, run);
-		p += run;
-		if (rc || p == end)
-			break;
-		switch (*p) {
-		case '"':
-			rc = phg_buf_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			rc = phg_buf_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			rc = phg_buf_add(b, "\\n", 2);
-			break;
-		case '\r':
-			rc = phg_buf_add(b, "\\r", 2);
-			break;
-		case '\t':
-			rc = phg_buf_add(b, "\\t", 2);
-			break;
-		default:
-			esc[4] = hex[*p >> 4];
-			esc[5] = hex[*p & 15];
-			rc = phg_buf_add(b, esc, 6);
-		}
-		p++;
+	*o++ = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		*o++ = (char)c;
+		break;
+	case '\n':
+		*o++ = 'n';
+		break;
+	case '\r':
+		*o++ = 'r';
+		break;
+	case '\t':
+		*o++ = 't';
+		break;
+	default:
+		memcpy(o, "u00", 3);
+		o[3] = hex[c >> 4];
+		o[4] = hex[c & 15];
+		o += 5;
 	}
-	return rc ? rc : phg_buf_add(b, "\"", 1);
+	return o;
+}
+
+int phg_buf_json_str(struct phg_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p);
+	const unsigned char *end = p + n;
+	char *o;
+	int rc;
+
+	/* Room for the worst case (every byte written as \u00XX, and the
+	   quotes) once, then no more checks. */
+	if (n > (SIZE_MAX - 2) / 6)
+		return PHG_ENOMEM;
+	rc = phg_buf_reserve(b, 6 * n + 2);
+	if (rc < 0)
+		return rc;
+	o = b->data + b->len;
+	*o++ = '"';
+	while (p < end) {
+		/* Copy the longest run that needs no escaping at once. */
+		size_t run = json_plain_run(p, (size_t)(end - p));
+
+		memcpy(o, p, run);
+		o += run;
+		p += run;
+		if (p == end)
+			break;
+		o = json_escape(o, *p++);
+	}
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->data);
+	return 0;
 }
 
 void phg_buf_release(struct phg_buf *b)
