@@ -35,7 +35,7 @@ static bool created_in_same_tx(const struct phg_rule_ctx *ctx, const char *type)
 		if (p->kind == PHG_KIND_CREATE_TYPE)
 			for (size_t k = 0; k < p->ntargets; k++)
 				if (p->targets[k].access == PHG_ACCESS_CREATE &&
-				    strcmp(p->targets[k].object, type) == 0)
+				    phg_streq(p->targets[k].object, type))
 					return true;
 		if (p->opens_transaction)
 			return false;

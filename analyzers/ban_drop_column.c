@@ -17,7 +17,7 @@ static const struct phg_target *column_target(const struct phg_stmt *stmt,
 	for (size_t i = 0; object && i < stmt->ntargets; i++)
 		if (stmt->targets[i].access == PHG_ACCESS_REMOVE &&
 		    (stmt->targets[i].flags & PHG_TF_COLUMN) &&
-		    strcmp(stmt->targets[i].object, object) == 0)
+		    phg_streq(stmt->targets[i].object, object))
 			return &stmt->targets[i];
 	return NULL;
 }

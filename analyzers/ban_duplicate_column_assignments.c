@@ -16,7 +16,7 @@ static size_t count(const char *const *names, size_t n, const char *name)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++)
-		k += strcmp(names[i], name) == 0;
+		k += phg_streq(names[i], name);
 	return k;
 }
 

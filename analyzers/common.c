@@ -10,7 +10,7 @@
 const struct phg_analyzer *phg_analyzer_find(const char *id)
 {
 	for (size_t i = 0; phg_analyzers[i]; i++)
-		if (strcmp(phg_analyzers[i]->id, id) == 0)
+		if (phg_streq(phg_analyzers[i]->id, id))
 			return phg_analyzers[i];
 	return NULL;
 }
@@ -18,7 +18,7 @@ const struct phg_analyzer *phg_analyzer_find(const char *id)
 static bool stmt_ignores(const struct phg_stmt *stmt, const char *id)
 {
 	for (size_t i = 0; i < stmt->nignores; i++)
-		if (strcmp(stmt->ignores[i], id) == 0)
+		if (phg_streq(stmt->ignores[i], id))
 			return true;
 	return false;
 }

@@ -70,7 +70,7 @@ static const struct phg_gate_use *find_add(const struct phg_gate *g,
 		const struct phg_gate_use *u = &g->uses[i];
 
 		if (u->target->access == PHG_ACCESS_CREATE &&
-		    strcmp(u->target->object, c->target->object) == 0)
+		    phg_streq(u->target->object, c->target->object))
 			return u;
 	}
 	return NULL;

@@ -204,23 +204,23 @@ static int check(const struct phg_analyzer *self,
 
 	if (!type || !st || stmt->kind == PHG_KIND_DO)
 		return 0;
-	if (!strcmp(type, "CreateStmt")) {
+	if (phg_streq(type, "CreateStmt")) {
 		name(&w, "table",
 		     phg_field_str(phg_field(st, "relation"), "relname"));
 		defs(&w, phg_field(st, "tableElts"));
-	} else if (!strcmp(type, "AlterTableStmt")) {
+	} else if (phg_streq(type, "AlterTableStmt")) {
 		defs(&w, phg_field(st, "cmds"));
-	} else if (!strcmp(type, "IndexStmt")) {
+	} else if (phg_streq(type, "IndexStmt")) {
 		name(&w, "index", phg_field_str(st, "idxname"));
-	} else if (!strcmp(type, "RenameStmt")) {
+	} else if (phg_streq(type, "RenameStmt")) {
 		name(&w, "new", phg_field_str(st, "newname"));
-	} else if (!strcmp(type, "CreateSeqStmt")) {
+	} else if (phg_streq(type, "CreateSeqStmt")) {
 		name(&w, "sequence",
 		     phg_field_str(phg_field(st, "sequence"), "relname"));
-	} else if (!strcmp(type, "ViewStmt")) {
+	} else if (phg_streq(type, "ViewStmt")) {
 		name(&w, "view",
 		     phg_field_str(phg_field(st, "view"), "relname"));
-	} else if (!strcmp(type, "CreateTableAsStmt")) {
+	} else if (phg_streq(type, "CreateTableAsStmt")) {
 		/* libpg_query writes "into" as the IntoClause's own object. */
 		const cJSON *into = phg_field(st, "into");
 		const cJSON *ic = phg_node_get(into, "IntoClause");
@@ -228,23 +228,23 @@ static int check(const struct phg_analyzer *self,
 		name(&w, "table",
 		     phg_field_str(phg_field(ic ? ic : into, "rel"),
 				   "relname"));
-	} else if (!strcmp(type, "CreateSchemaStmt")) {
+	} else if (phg_streq(type, "CreateSchemaStmt")) {
 		name(&w, "schema", phg_field_str(st, "schemaname"));
-	} else if (!strcmp(type, "CreateFunctionStmt")) {
+	} else if (phg_streq(type, "CreateFunctionStmt")) {
 		name(&w, "function", last_name(phg_field(st, "funcname")));
-	} else if (!strcmp(type, "CreateEnumStmt") ||
-		   !strcmp(type, "CreateRangeStmt")) {
+	} else if (phg_streq(type, "CreateEnumStmt") ||
+		   phg_streq(type, "CreateRangeStmt")) {
 		name(&w, "type", last_name(phg_field(st, "typeName")));
-	} else if (!strcmp(type, "CompositeTypeStmt")) {
+	} else if (phg_streq(type, "CompositeTypeStmt")) {
 		name(&w, "type",
 		     phg_field_str(phg_field(st, "typevar"), "relname"));
 		defs(&w, phg_field(st, "coldeflist"));
-	} else if (!strcmp(type, "CreateDomainStmt")) {
+	} else if (phg_streq(type, "CreateDomainStmt")) {
 		name(&w, "domain", last_name(phg_field(st, "domainname")));
 		defs(&w, phg_field(st, "constraints"));
-	} else if (!strcmp(type, "CreateTrigStmt")) {
+	} else if (phg_streq(type, "CreateTrigStmt")) {
 		name(&w, "trigger", phg_field_str(st, "trigname"));
-	} else if (!strcmp(type, "CreatePolicyStmt")) {
+	} else if (phg_streq(type, "CreatePolicyStmt")) {
 		name(&w, "policy", phg_field_str(st, "policy_name"));
 	}
 	phg_buf_release(&w.file);

@@ -29,7 +29,7 @@ static bool full_on(const cJSON *options)
 					     "ival", 0) != 0;
 		s = phg_node_sval(arg);
 		for (size_t i = 0; s && i < sizeof(off) / sizeof(off[0]); i++)
-			if (strcmp(s, off[i]) == 0)
+			if (phg_streq(s, off[i]))
 				return false;
 		return true;
 	}

@@ -246,7 +246,7 @@ static bool redone_before(const struct phg_rule_ctx *ctx,
 
 		for (size_t t = 0; t < p->ntargets; t++)
 			if (p->targets[t].access == f->undone_by &&
-			    strcmp(p->targets[t].object, f->object) == 0)
+			    phg_streq(p->targets[t].object, f->object))
 				return true;
 		/* RENAME of a type, a function...: no targets; its tree. */
 		if (f->undone_by == PHG_ACCESS_CREATE &&

@@ -401,7 +401,7 @@ static enum phg_lock alter_action_lock(const struct phg_action *a)
 		if (!sub)
 			return PHG_LOCK_NONE;
 		for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
-			if (strcmp(sub, weak[i]) == 0)
+			if (phg_streq(sub, weak[i]))
 				return PHG_LOCK_NONE;
 		return PHG_LOCK_ACCESS_EXCL;
 	default:
@@ -500,7 +500,7 @@ int phg_rule_traffic_lock(const struct phg_rule_ctx *ctx,
 	out->mode = PHG_LOCK_NONE;
 	if (!st || !type || stmt->state != PHG_STMT_OK)
 		return 0;
-	if (!strcmp(type, "AlterTableStmt")) {
+	if (phg_streq(type, "AlterTableStmt")) {
 		enum phg_lock mode = PHG_LOCK_NONE;
 
 		if (stmt->kind == PHG_KIND_ALTER_OTHER)
@@ -513,25 +513,25 @@ int phg_rule_traffic_lock(const struct phg_rule_ctx *ctx,
 		}
 		return take_rangevar(ctx, out, phg_field(st, "relation"), mode);
 	}
-	if (!strcmp(type, "IndexStmt"))
+	if (phg_streq(type, "IndexStmt"))
 		return phg_field_bool(st, "concurrent")
 			       ? 0
 			       : take_rangevar(ctx, out,
 					       phg_field(st, "relation"),
 					       PHG_LOCK_SHARE);
-	if (!strcmp(type, "CreateTrigStmt"))
+	if (phg_streq(type, "CreateTrigStmt"))
 		return take_rangevar(ctx, out, phg_field(st, "relation"),
 				     PHG_LOCK_SHARE_ROW_EXCL);
-	if (!strcmp(type, "DropStmt"))
+	if (phg_streq(type, "DropStmt"))
 		return drop_lock(ctx, stmt, st, out);
-	if (!strcmp(type, "RenameStmt"))
+	if (phg_streq(type, "RenameStmt"))
 		return rename_lock(ctx, stmt, st, out);
-	if (!strcmp(type, "TruncateStmt")) {
+	if (phg_streq(type, "TruncateStmt")) {
 		take_table_targets(ctx, stmt, out, PHG_ACCESS_WRITE,
 				   PHG_LOCK_ACCESS_EXCL);
 		return 0;
 	}
-	if (!strcmp(type, "LockStmt")) {
+	if (phg_streq(type, "LockStmt")) {
 		enum phg_lock mode =
 			lock_stmt_mode(phg_field_int(st, "mode", 8));
 
@@ -543,10 +543,10 @@ int phg_rule_traffic_lock(const struct phg_rule_ctx *ctx,
 		}
 		return 0;
 	}
-	if (!strcmp(type, "ClusterStmt"))
+	if (phg_streq(type, "ClusterStmt"))
 		return take_rangevar(ctx, out, phg_field(st, "relation"),
 				     PHG_LOCK_ACCESS_EXCL);
-	if (!strcmp(type, "VacuumStmt")) {
+	if (phg_streq(type, "VacuumStmt")) {
 		if (!phg_field_bool(st, "is_vacuumcmd") ||
 		    !has_option(phg_field(st, "options"), "full"))
 			return 0;
@@ -562,7 +562,7 @@ int phg_rule_traffic_lock(const struct phg_rule_ctx *ctx,
 		}
 		return 0;
 	}
-	if (!strcmp(type, "ReindexStmt")) {
+	if (phg_streq(type, "ReindexStmt")) {
 		if (stmt->no_transaction ||
 		    !phg_streq(phg_field_str(st, "kind"),
 			       "REINDEX_OBJECT_TABLE"))

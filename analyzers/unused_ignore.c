@@ -27,7 +27,7 @@ static bool suppressed_here(const struct phg_findings *fs,
 		const struct phg_finding *f = &fs->items[i];
 
 		if (f->suppressed && f->line == s->line && f->col == s->col &&
-		    phg_streq(f->file, s->file) && strcmp(f->rule, id) == 0)
+		    phg_streq(f->file, s->file) && phg_streq(f->rule, id))
 			return true;
 	}
 	return false;
@@ -53,7 +53,7 @@ int phg_rule_check_unused_ignores(const struct phg_rule_ctx *ctx,
 					"the ignore comment names "
 					"'%s', which is not a rule",
 					id);
-			else if (strcmp(id, self->id) != 0 &&
+			else if (!phg_streq(id, self->id) &&
 				 !suppressed_here(ctx->findings, s, id))
 				rc = phg_rule_report(self, ctx, s, help,
 						     "the ignore comment names "

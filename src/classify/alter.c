@@ -280,9 +280,10 @@ static int alter_cmd(struct alter_ctx *a, const cJSON *cmd)
 	if (!st)
 		return cl_action(a->r, PHG_KIND_ALTER_TABLE_OTHER,
 				 PHG_PHASE_NONE, cmd);
-	if (!strcmp(st, "AT_AddColumn") || !strcmp(st, "AT_AddColumnRecurse"))
+	if (phg_streq(st, "AT_AddColumn") ||
+	    phg_streq(st, "AT_AddColumnRecurse"))
 		return add_column(a, cmd);
-	if (!strcmp(st, "AT_ColumnDefault"))
+	if (phg_streq(st, "AT_ColumnDefault"))
 		/* SET DEFAULT NULL takes the default away, like DROP. */
 		return phg_field(cmd, "def") &&
 				       !phg_field_bool(
@@ -296,27 +297,28 @@ static int alter_cmd(struct alter_ctx *a, const cJSON *cmd)
 			       : column_action(a, cmd, PHG_KIND_DROP_DEFAULT,
 					       PHG_PHASE_CONTRACT,
 					       PHG_ACCESS_TIGHTEN, 0);
-	if (!strcmp(st, "AT_SetNotNull"))
+	if (phg_streq(st, "AT_SetNotNull"))
 		return column_action(
 			a, cmd, PHG_KIND_SET_NOT_NULL, PHG_PHASE_CONTRACT,
 			PHG_ACCESS_TIGHTEN,
 			rejects_old(a, phg_field_str(cmd, "name")));
-	if (!strcmp(st, "AT_DropNotNull"))
+	if (phg_streq(st, "AT_DropNotNull"))
 		return column_action(a, cmd, PHG_KIND_DROP_NOT_NULL,
 				     PHG_PHASE_EXPAND, PHG_ACCESS_RELAX, 0);
-	if (!strcmp(st, "AT_DropColumn") || !strcmp(st, "AT_DropColumnRecurse"))
+	if (phg_streq(st, "AT_DropColumn") ||
+	    phg_streq(st, "AT_DropColumnRecurse"))
 		return column_action(a, cmd, PHG_KIND_DROP_COLUMN,
 				     PHG_PHASE_CONTRACT, PHG_ACCESS_REMOVE, 0);
-	if (!strcmp(st, "AT_AlterColumnType"))
+	if (phg_streq(st, "AT_AlterColumnType"))
 		return alter_type(a, cmd);
-	if (!strcmp(st, "AT_AddConstraint") ||
-	    !strcmp(st, "AT_AddConstraintRecurse"))
+	if (phg_streq(st, "AT_AddConstraint") ||
+	    phg_streq(st, "AT_AddConstraintRecurse"))
 		return add_constraint(a, cmd);
-	if (!strcmp(st, "AT_ValidateConstraint") ||
-	    !strcmp(st, "AT_ValidateConstraintRecurse"))
+	if (phg_streq(st, "AT_ValidateConstraint") ||
+	    phg_streq(st, "AT_ValidateConstraintRecurse"))
 		return validate_constraint(a, cmd);
-	if (!strcmp(st, "AT_DropConstraint") ||
-	    !strcmp(st, "AT_DropConstraintRecurse")) {
+	if (phg_streq(st, "AT_DropConstraint") ||
+	    phg_streq(st, "AT_DropConstraintRecurse")) {
 		int rc = cl_action(a->r, PHG_KIND_DROP_CONSTRAINT,
 				   PHG_PHASE_EXPAND, cmd);
 
@@ -328,16 +330,16 @@ static int alter_cmd(struct alter_ctx *a, const cJSON *cmd)
 				PHG_ACCESS_REMOVE);
 		return rc;
 	}
-	if (!strcmp(st, "AT_AttachPartition"))
+	if (phg_streq(st, "AT_AttachPartition"))
 		return partition_action(a, cmd, true);
-	if (!strcmp(st, "AT_DetachPartition"))
+	if (phg_streq(st, "AT_DetachPartition"))
 		return partition_action(a, cmd, false);
-	if (!strcmp(st, "AT_EnableRowSecurity") ||
-	    !strcmp(st, "AT_ForceRowSecurity"))
+	if (phg_streq(st, "AT_EnableRowSecurity") ||
+	    phg_streq(st, "AT_ForceRowSecurity"))
 		return table_action(a, cmd, PHG_KIND_ENABLE_RLS,
 				    PHG_PHASE_CONTRACT, PHG_ACCESS_TIGHTEN);
-	if (!strcmp(st, "AT_DisableRowSecurity") ||
-	    !strcmp(st, "AT_NoForceRowSecurity"))
+	if (phg_streq(st, "AT_DisableRowSecurity") ||
+	    phg_streq(st, "AT_NoForceRowSecurity"))
 		return table_action(a, cmd, PHG_KIND_DISABLE_RLS,
 				    PHG_PHASE_EXPAND, PHG_ACCESS_RELAX);
 	if (!strncmp(st, "AT_EnableTrig", 13) ||
@@ -348,19 +350,19 @@ static int alter_cmd(struct alter_ctx *a, const cJSON *cmd)
 	if (!strncmp(st, "AT_DisableTrig", 14))
 		return table_action(a, cmd, PHG_KIND_DISABLE_TRIGGER,
 				    PHG_PHASE_CONTRACT, PHG_ACCESS_TIGHTEN);
-	if (!strcmp(st, "AT_AddIdentity"))
+	if (phg_streq(st, "AT_AddIdentity"))
 		return column_action(a, cmd, PHG_KIND_ADD_IDENTITY,
 				     PHG_PHASE_EXPAND, PHG_ACCESS_RELAX, 0);
-	if (!strcmp(st, "AT_DropIdentity"))
+	if (phg_streq(st, "AT_DropIdentity"))
 		return column_action(a, cmd, PHG_KIND_DROP_IDENTITY,
 				     PHG_PHASE_CONTRACT, PHG_ACCESS_TIGHTEN, 0);
-	if (!strcmp(st, "AT_DropExpression"))
+	if (phg_streq(st, "AT_DropExpression"))
 		return column_action(a, cmd, PHG_KIND_DROP_EXPRESSION,
 				     PHG_PHASE_CONTRACT, PHG_ACCESS_TIGHTEN, 0);
-	if (!strcmp(st, "AT_AddInherit"))
+	if (phg_streq(st, "AT_AddInherit"))
 		return table_action(a, cmd, PHG_KIND_ADD_INHERIT,
 				    PHG_PHASE_EXPAND, PHG_ACCESS_RELAX);
-	if (!strcmp(st, "AT_DropInherit"))
+	if (phg_streq(st, "AT_DropInherit"))
 		return table_action(a, cmd, PHG_KIND_DROP_INHERIT,
 				    PHG_PHASE_CONTRACT, PHG_ACCESS_TIGHTEN);
 	return cl_action(a->r, PHG_KIND_ALTER_TABLE_OTHER, PHG_PHASE_NONE, cmd);
@@ -379,8 +381,8 @@ int cl_alter_table(struct cl_run *r, const cJSON *stmt)
 		return cl_action(r, PHG_KIND_ALTER_OTHER, PHG_PHASE_NONE, stmt);
 	a.schema = phg_field_str(rel, "schemaname");
 	a.model_table = phg_model_table(r->model, a.table);
-	if (objtype && strcmp(objtype, "OBJECT_TABLE") != 0 &&
-	    strcmp(objtype, "OBJECT_FOREIGN_TABLE") != 0)
+	if (objtype && !phg_streq(objtype, "OBJECT_TABLE") &&
+	    !phg_streq(objtype, "OBJECT_FOREIGN_TABLE"))
 		return cl_action(r, PHG_KIND_ALTER_OTHER, PHG_PHASE_NONE, stmt);
 	cJSON_ArrayForEach(it, phg_field(stmt, "cmds"))
 	{

@@ -123,7 +123,7 @@ static enum phg_kind drop_kind(const char *type, enum phg_access *access)
 
 	*access = PHG_ACCESS_REMOVE;
 	for (size_t i = 0; type && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(type, map[i].type) == 0)
+		if (phg_streq(type, map[i].type))
 			return map[i].kind;
 	return PHG_KIND_DROP_OTHER;
 }
@@ -545,32 +545,32 @@ static int fallback(struct cl_run *r, const char *type, const cJSON *st)
 
 static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 {
-	if (!strcmp(type, "CreateStmt"))
+	if (phg_streq(type, "CreateStmt"))
 		return create_table(r, st);
-	if (!strcmp(type, "AlterTableStmt"))
+	if (phg_streq(type, "AlterTableStmt"))
 		return cl_alter_table(r, st);
-	if (!strcmp(type, "IndexStmt"))
+	if (phg_streq(type, "IndexStmt"))
 		return create_index(r, st);
-	if (!strcmp(type, "DropStmt"))
+	if (phg_streq(type, "DropStmt"))
 		return drop_stmt(r, st);
-	if (!strcmp(type, "RenameStmt"))
+	if (phg_streq(type, "RenameStmt"))
 		return rename_stmt(r, st);
-	if (!strcmp(type, "UpdateStmt"))
+	if (phg_streq(type, "UpdateStmt"))
 		return dml_stmt(r, PHG_KIND_UPDATE, st);
-	if (!strcmp(type, "InsertStmt"))
+	if (phg_streq(type, "InsertStmt"))
 		return dml_stmt(r, PHG_KIND_INSERT, st);
-	if (!strcmp(type, "DeleteStmt"))
+	if (phg_streq(type, "DeleteStmt"))
 		return dml_stmt(r, PHG_KIND_DELETE, st);
-	if (!strcmp(type, "MergeStmt"))
+	if (phg_streq(type, "MergeStmt"))
 		return dml_stmt(r, PHG_KIND_MERGE, st);
-	if (!strcmp(type, "TruncateStmt"))
+	if (phg_streq(type, "TruncateStmt"))
 		return truncate_stmt(r, st);
-	if (!strcmp(type, "CopyStmt"))
+	if (phg_streq(type, "CopyStmt"))
 		return phg_field_bool(st, "is_from")
 			       ? dml_stmt(r, PHG_KIND_COPY_FROM, st)
 			       : cl_action(r, PHG_KIND_COPY_TO, PHG_PHASE_NONE,
 					   st);
-	if (!strcmp(type, "RefreshMatViewStmt")) {
+	if (phg_streq(type, "RefreshMatViewStmt")) {
 		int rc = cl_action(r, PHG_KIND_REFRESH_MATVIEW,
 				   PHG_PHASE_BACKFILL, st);
 
@@ -584,13 +584,13 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 				PHG_ACCESS_WRITE);
 		return rc;
 	}
-	if (!strcmp(type, "SelectStmt"))
+	if (phg_streq(type, "SelectStmt"))
 		return select_stmt(r, st);
-	if (!strcmp(type, "CallStmt"))
+	if (phg_streq(type, "CallStmt"))
 		return cl_action(r, PHG_KIND_CALL, PHG_PHASE_BACKFILL, st);
-	if (!strcmp(type, "ViewStmt"))
+	if (phg_streq(type, "ViewStmt"))
 		return view_stmt(r, st);
-	if (!strcmp(type, "CreateTableAsStmt")) {
+	if (phg_streq(type, "CreateTableAsStmt")) {
 		bool mat = phg_streq(phg_field_str(st, "objtype"),
 				     "OBJECT_MATVIEW");
 		/* libpg_query writes "into" without its node name. */
@@ -612,80 +612,82 @@ static int dispatch(struct cl_run *r, const char *type, const cJSON *st)
 				PHG_ACCESS_CREATE);
 		return rc;
 	}
-	if (!strcmp(type, "CreateFunctionStmt"))
+	if (phg_streq(type, "CreateFunctionStmt"))
 		return function_stmt(r, st);
-	if (!strcmp(type, "CreateTrigStmt"))
+	if (phg_streq(type, "CreateTrigStmt"))
 		return cl_action(r, PHG_KIND_CREATE_TRIGGER, PHG_PHASE_EXPAND,
 				 st);
-	if (!strcmp(type, "CreateSeqStmt"))
+	if (phg_streq(type, "CreateSeqStmt"))
 		return create_named(
 			r, PHG_KIND_CREATE_SEQUENCE,
 			phg_rangevar_qname(r->arena, phg_field(st, "sequence")),
 			st);
-	if (!strcmp(type, "CreateSchemaStmt"))
+	if (phg_streq(type, "CreateSchemaStmt"))
 		return create_named(
 			r, PHG_KIND_CREATE_SCHEMA,
 			phg_arena_strdup(r->arena,
 					 phg_field_str(st, "schemaname")),
 			st);
-	if (!strcmp(type, "CreateExtensionStmt"))
+	if (phg_streq(type, "CreateExtensionStmt"))
 		return cl_action(r, PHG_KIND_CREATE_EXTENSION, PHG_PHASE_EXPAND,
 				 st);
-	if (!strcmp(type, "CreateEnumStmt") || !strcmp(type, "CreateRangeStmt"))
+	if (phg_streq(type, "CreateEnumStmt") ||
+	    phg_streq(type, "CreateRangeStmt"))
 		return create_named(r, PHG_KIND_CREATE_TYPE,
 				    list_qname(r, phg_field(st, "typeName")),
 				    st);
-	if (!strcmp(type, "CompositeTypeStmt"))
+	if (phg_streq(type, "CompositeTypeStmt"))
 		return create_named(
 			r, PHG_KIND_CREATE_TYPE,
 			phg_rangevar_qname(r->arena, phg_field(st, "typevar")),
 			st);
-	if (!strcmp(type, "CreateDomainStmt"))
+	if (phg_streq(type, "CreateDomainStmt"))
 		return create_named(r, PHG_KIND_CREATE_DOMAIN,
 				    list_qname(r, phg_field(st, "domainname")),
 				    st);
-	if (!strcmp(type, "CreatePolicyStmt"))
+	if (phg_streq(type, "CreatePolicyStmt"))
 		return cl_action(r, PHG_KIND_CREATE_POLICY, PHG_PHASE_EXPAND,
 				 st);
-	if (!strcmp(type, "AlterEnumStmt"))
+	if (phg_streq(type, "AlterEnumStmt"))
 		return alter_enum(r, st);
-	if (!strcmp(type, "AlterDomainStmt"))
+	if (phg_streq(type, "AlterDomainStmt"))
 		return alter_domain(r, st);
-	if (!strcmp(type, "AlterObjectSchemaStmt"))
+	if (phg_streq(type, "AlterObjectSchemaStmt"))
 		return cl_action(r, PHG_KIND_SET_SCHEMA, PHG_PHASE_CONTRACT,
 				 st);
-	if (!strcmp(type, "GrantStmt") || !strcmp(type, "GrantRoleStmt"))
+	if (phg_streq(type, "GrantStmt") || phg_streq(type, "GrantRoleStmt"))
 		return phg_field_bool(st, "is_grant")
 			       ? cl_action(r, PHG_KIND_GRANT, PHG_PHASE_EXPAND,
 					   st)
 			       : cl_action(r, PHG_KIND_REVOKE,
 					   PHG_PHASE_CONTRACT, st);
-	if (!strcmp(type, "DropdbStmt"))
+	if (phg_streq(type, "DropdbStmt"))
 		return cl_action(r, PHG_KIND_DROP_DATABASE, PHG_PHASE_CONTRACT,
 				 st);
-	if (!strcmp(type, "TransactionStmt"))
+	if (phg_streq(type, "TransactionStmt"))
 		return transaction_stmt(r, st);
-	if (!strcmp(type, "VariableSetStmt") ||
-	    !strcmp(type, "VariableShowStmt"))
+	if (phg_streq(type, "VariableSetStmt") ||
+	    phg_streq(type, "VariableShowStmt"))
 		return cl_action(r, PHG_KIND_SET, PHG_PHASE_NONE, st);
-	if (!strcmp(type, "CommentStmt"))
+	if (phg_streq(type, "CommentStmt"))
 		return cl_action(r, PHG_KIND_COMMENT, PHG_PHASE_NONE, st);
-	if (!strcmp(type, "VacuumStmt"))
+	if (phg_streq(type, "VacuumStmt"))
 		return vacuum_stmt(r, st);
-	if (!strcmp(type, "ReindexStmt")) {
+	if (phg_streq(type, "ReindexStmt")) {
 		r->stmt->no_transaction = has_concurrently_param(st);
 		return cl_action(r, PHG_KIND_REINDEX, PHG_PHASE_NONE, st);
 	}
-	if (!strcmp(type, "ClusterStmt"))
+	if (phg_streq(type, "ClusterStmt"))
 		return cl_action(r, PHG_KIND_CLUSTER, PHG_PHASE_NONE, st);
-	if (!strcmp(type, "LockStmt"))
+	if (phg_streq(type, "LockStmt"))
 		return cl_action(r, PHG_KIND_LOCK, PHG_PHASE_NONE, st);
-	if (!strcmp(type, "DoStmt"))
+	if (phg_streq(type, "DoStmt"))
 		return do_stmt(r);
-	if (!strcmp(type, "ExplainStmt") || !strcmp(type, "CheckPointStmt") ||
-	    !strcmp(type, "NotifyStmt") || !strcmp(type, "ListenStmt") ||
-	    !strcmp(type, "DiscardStmt") || !strcmp(type, "PrepareStmt") ||
-	    !strcmp(type, "DeallocateStmt") || !strcmp(type, "ExecuteStmt"))
+	if (phg_streq(type, "ExplainStmt") ||
+	    phg_streq(type, "CheckPointStmt") ||
+	    phg_streq(type, "NotifyStmt") || phg_streq(type, "ListenStmt") ||
+	    phg_streq(type, "DiscardStmt") || phg_streq(type, "PrepareStmt") ||
+	    phg_streq(type, "DeallocateStmt") || phg_streq(type, "ExecuteStmt"))
 		return cl_action(r, PHG_KIND_OTHER, PHG_PHASE_NONE, st);
 	return fallback(r, type, st);
 }
@@ -697,11 +699,11 @@ bool phg_stmt_no_transaction(const cJSON *tree)
 
 	if (!type)
 		return false;
-	if (!strcmp(type, "IndexStmt") || !strcmp(type, "DropStmt"))
+	if (phg_streq(type, "IndexStmt") || phg_streq(type, "DropStmt"))
 		return phg_field_bool(st, "concurrent");
-	if (!strcmp(type, "VacuumStmt"))
+	if (phg_streq(type, "VacuumStmt"))
 		return phg_field_bool(st, "is_vacuumcmd");
-	if (!strcmp(type, "AlterTableStmt")) {
+	if (phg_streq(type, "AlterTableStmt")) {
 		const cJSON *it;
 
 		/* DETACH PARTITION ... CONCURRENTLY */
@@ -716,7 +718,7 @@ bool phg_stmt_no_transaction(const cJSON *tree)
 		}
 		return false;
 	}
-	if (!strcmp(type, "ReindexStmt"))
+	if (phg_streq(type, "ReindexStmt"))
 		return has_concurrently_param(st);
 	return false;
 }

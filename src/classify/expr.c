@@ -101,7 +101,7 @@ static bool is_nonvolatile(const char *name)
 	for (size_t i = 0; i < sizeof(nonvolatile_functions) /
 				       sizeof(nonvolatile_functions[0]);
 	     i++)
-		if (strcmp(name, nonvolatile_functions[i]) == 0)
+		if (phg_streq(name, nonvolatile_functions[i]))
 			return true;
 	return false;
 }
@@ -186,10 +186,9 @@ bool phg_coldef_is_serial(const cJSON *coldef)
 {
 	const char *t = type_last_name(phg_field(coldef, "typeName"));
 
-	return t &&
-	       (strcmp(t, "serial") == 0 || strcmp(t, "bigserial") == 0 ||
-		strcmp(t, "smallserial") == 0 || strcmp(t, "serial4") == 0 ||
-		strcmp(t, "serial8") == 0 || strcmp(t, "serial2") == 0);
+	return t && (phg_streq(t, "serial") || phg_streq(t, "bigserial") ||
+		     phg_streq(t, "smallserial") || phg_streq(t, "serial4") ||
+		     phg_streq(t, "serial8") || phg_streq(t, "serial2"));
 }
 
 static int typmod_value(const cJSON *node)
@@ -220,7 +219,7 @@ void phg_type_read(const cJSON *type_name, struct phg_column *col)
 
 static bool is_varchar(const char *t)
 {
-	return t && (strcmp(t, "varchar") == 0 || strcmp(t, "bpchar") == 0);
+	return t && (phg_streq(t, "varchar") || phg_streq(t, "bpchar"));
 }
 
 bool phg_type_is_widening(const struct phg_column *old, const cJSON *new_type)
@@ -233,20 +232,19 @@ bool phg_type_is_widening(const struct phg_column *old, const cJSON *new_type)
 	if (!nw.type || nw.is_array != old->is_array)
 		return false;
 	/* varchar(n) -> text, varchar(n) -> varchar(m >= n) or varchar. */
-	if (strcmp(old->type, "varchar") == 0) {
-		if (strcmp(nw.type, "text") == 0)
+	if (phg_streq(old->type, "varchar")) {
+		if (phg_streq(nw.type, "text"))
 			return true;
-		if (strcmp(nw.type, "varchar") == 0)
+		if (phg_streq(nw.type, "varchar"))
 			return nw.typmods[0] < 0 ||
 			       (old->typmods[0] >= 0 &&
 				nw.typmods[0] >= old->typmods[0]);
 		return false;
 	}
-	if (is_varchar(old->type) && strcmp(old->type, "bpchar") == 0)
+	if (is_varchar(old->type) && phg_streq(old->type, "bpchar"))
 		return false; /* char(n) pads: a change is a rewrite */
 	/* numeric(p, s) -> numeric(q > p, s) or unconstrained numeric. */
-	if (strcmp(old->type, "numeric") == 0 &&
-	    strcmp(nw.type, "numeric") == 0) {
+	if (phg_streq(old->type, "numeric") && phg_streq(nw.type, "numeric")) {
 		if (nw.typmods[0] < 0)
 			return true;
 		return old->typmods[0] >= 0 &&
@@ -255,14 +253,14 @@ bool phg_type_is_widening(const struct phg_column *old, const cJSON *new_type)
 			       (old->typmods[1] < 0 ? 0 : old->typmods[1]);
 	}
 	/* Same type, unconstrained or wider length (varbit, timestamp(p)). */
-	if (strcmp(old->type, nw.type) == 0)
+	if (phg_streq(old->type, nw.type))
 		return nw.typmods[0] < 0 || (old->typmods[0] >= 0 &&
 					     nw.typmods[0] >= old->typmods[0]);
 	/* text <-> varchar without length are binary-coercible. */
-	if (strcmp(old->type, "text") == 0 && strcmp(nw.type, "varchar") == 0)
+	if (phg_streq(old->type, "text") && phg_streq(nw.type, "varchar"))
 		return nw.typmods[0] < 0;
 	/* cidr -> inet is binary-coercible. */
-	if (strcmp(old->type, "cidr") == 0 && strcmp(nw.type, "inet") == 0)
+	if (phg_streq(old->type, "cidr") && phg_streq(nw.type, "inet"))
 		return true;
 	return false;
 }

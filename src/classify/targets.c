@@ -56,7 +56,7 @@ int cl_target(struct cl_run *r, const char *object, enum phg_access access,
 	for (size_t i = 0; i < r->ntargets; i++)
 		if (r->targets[i].access == access &&
 		    r->targets[i].phase == r->phase &&
-		    strcmp(r->targets[i].object, object) == 0)
+		    phg_streq(r->targets[i].object, object))
 			return 0;
 	if (r->ntargets == r->captargets) {
 		size_t cap = r->captargets ? r->captargets * 2 : 8;
@@ -101,7 +101,7 @@ int cl_column_target(struct cl_run *r, const char *table, const char *column,
 	/* A column an earlier action of this statement adds is new. */
 	for (size_t i = 0; i < r->ntargets; i++)
 		if (r->targets[i].access == PHG_ACCESS_CREATE &&
-		    strcmp(r->targets[i].object, obj) == 0)
+		    phg_streq(r->targets[i].object, obj))
 			origin = r->release;
 	if (phg_model_table_origin(r->model, table) < r->release)
 		flags |= PHG_TF_EXISTING_TABLE;

@@ -57,7 +57,7 @@ static const char *rel_path(const struct lint_folder *f, size_t i)
 static bool listed(char *const *files, const char *rel)
 {
 	for (size_t k = 0; files && files[k]; k++)
-		if (strcmp(files[k], rel) == 0)
+		if (phg_streq(files[k], rel))
 			return true;
 	return false;
 }
@@ -90,7 +90,7 @@ static int by_shipped(struct lint_folder *f, struct phg_err *err)
 	for (size_t i = 0; rc == 0 && i < f->set.n; i++) {
 		f->release_of[i] = 1;
 		for (size_t k = 0; k < o->nshipped; k++)
-			if (strcmp(o->shipped[k], f->set.items[i].name) == 0)
+			if (phg_streq(o->shipped[k], f->set.items[i].name))
 				f->release_of[i] = 0;
 	}
 	if (rc == 0 && (add_release_info(f, "applied", 0, 0) < 0 ||
@@ -233,7 +233,7 @@ static int choose_releases(struct lint_folder *f, bool own, struct phg_err *err)
 			const struct phg_lint_release *info =
 				f->res->releases.items[first + r];
 
-			if (strcmp(info->name, o->release) == 0) {
+			if (phg_streq(info->name, o->release)) {
 				f->lint_release[r] = true;
 				for (size_t i = 0; i < f->set.n; i++)
 					if (f->release_of[i] == (int)r)
@@ -279,8 +279,8 @@ static char *folder_of(const char *file)
 	base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	dir = phg_strdup(dirname(a));
 	free(a);
-	if (dir && (strcmp(base, "migration.sql") == 0 ||
-		    strcmp(base, "up.sql") == 0)) {
+	if (dir &&
+	    (phg_streq(base, "migration.sql") || phg_streq(base, "up.sql"))) {
 		b = phg_strdup(dirname(dir));
 		free(dir);
 		dir = b;

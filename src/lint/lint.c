@@ -72,14 +72,14 @@ static int resolve_severities(struct lint_folder *f, struct phg_err *err)
 		size_t i;
 
 		for (i = 0; i < n; i++)
-			if (strcmp(phg_analyzers[i]->id, rs->id) == 0)
+			if (phg_streq(phg_analyzers[i]->id, rs->id))
 				break;
 		if (i == n)
 			return phg_err_set_at(
 				err, PHG_ECONFIG, cfg->path, rs->line, rs->col,
 				"unknown rule '%s' in 'rules'", rs->id);
-		if ((strcmp(rs->id, PHG_RULE_SYNTAX_ERROR) == 0 ||
-		     strcmp(rs->id, PHG_RULE_INVALID_ENCODING) == 0) &&
+		if ((phg_streq(rs->id, PHG_RULE_SYNTAX_ERROR) ||
+		     phg_streq(rs->id, PHG_RULE_INVALID_ENCODING)) &&
 		    rs->severity != PHG_SEV_ERROR)
 			return phg_err_set_at(
 				err, PHG_ECONFIG, cfg->path, rs->line, rs->col,
@@ -145,7 +145,7 @@ static size_t rule_index(const char *id)
 	if (phg_analyzers[a])
 		return a;
 	for (a = 0; phg_analyzers[a]; a++)
-		if (strcmp(phg_analyzers[a]->id, id) == 0)
+		if (phg_streq(phg_analyzers[a]->id, id))
 			break;
 	return a;
 }
@@ -334,9 +334,9 @@ static bool parser_findings(const struct phg_lint_result *r, size_t from)
 	for (size_t i = from; i < r->findings.n; i++) {
 		const char *id = r->findings.items[i].rule;
 
-		if (!strcmp(id, PHG_RULE_SYNTAX_ERROR) ||
-		    !strcmp(id, PHG_RULE_INVALID_ENCODING) ||
-		    !strcmp(id, PHG_RULE_UNANALYZABLE))
+		if (phg_streq(id, PHG_RULE_SYNTAX_ERROR) ||
+		    phg_streq(id, PHG_RULE_INVALID_ENCODING) ||
+		    phg_streq(id, PHG_RULE_UNANALYZABLE))
 			return true;
 	}
 	return false;
@@ -376,7 +376,7 @@ static int collect_migration(struct lint_folder *f, bool unreadable)
 static bool ignores_locally(const struct phg_stmt *s, const char *rule)
 {
 	for (size_t k = 0; k < s->nlocal_ignores; k++)
-		if (strcmp(s->ignores[k], rule) == 0)
+		if (phg_streq(s->ignores[k], rule))
 			return true;
 	return false;
 }
@@ -397,7 +397,7 @@ static void note_block_ignores(struct lint_folder *f,
 		if (!fi->suppressed || ignores_locally(inner, fi->rule))
 			continue;
 		for (size_t k = 0; k < o->nlocal_ignores && k < 64; k++)
-			if (strcmp(o->ignores[k], fi->rule) == 0)
+			if (phg_streq(o->ignores[k], fi->rule))
 				f->do_used |= 1ull << k;
 	}
 }
@@ -649,7 +649,7 @@ static int check_unused_ignores(struct lint_folder *f, size_t from_stmt)
 		rc = phg_vec_push(&mine, f->inner_ignoring.items[i]);
 	rule_ctx(f, &ctx);
 	for (size_t i = 0; phg_analyzers[i]; i++)
-		if (!strcmp(phg_analyzers[i]->id, "unused-ignore"))
+		if (phg_streq(phg_analyzers[i]->id, "unused-ignore"))
 			ctx.severity = f->severity[i];
 	if (rc == 0)
 		rc = phg_rule_check_unused_ignores(&ctx, &mine);

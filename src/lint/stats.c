@@ -20,7 +20,7 @@ int phg_lint_stats_tables(const struct phg_lint_result *r,
 		int rc;
 
 		for (size_t k = 0; t && !seen && k < tables->n; k++)
-			seen = strcmp(tables->items[k], t) == 0;
+			seen = phg_streq(tables->items[k], t);
 		if (!t || seen)
 			continue;
 		rc = phg_vec_push(tables, (void *)t);
@@ -42,7 +42,7 @@ static const struct phg_table_stats *
 stats_of(const struct phg_table_stats *stats, size_t n, const char *table)
 {
 	for (size_t i = 0; table && i < n; i++)
-		if (strcmp(stats[i].table, table) == 0)
+		if (phg_streq(stats[i].table, table))
 			return &stats[i];
 	return NULL;
 }

@@ -100,14 +100,14 @@ static struct phg_column *column_add(struct replay *r, struct phg_table *t,
 
 		if (!type)
 			continue;
-		if (!seen_default && strcmp(type, "CONSTR_DEFAULT") == 0) {
+		if (!seen_default && phg_streq(type, "CONSTR_DEFAULT")) {
 			seen_default = true;
 			def = phg_field(k, "raw_expr");
 		}
-		not_null |= strcmp(type, "CONSTR_NOTNULL") == 0 ||
-			    strcmp(type, "CONSTR_PRIMARY") == 0;
-		generated |= strcmp(type, "CONSTR_IDENTITY") == 0 ||
-			     strcmp(type, "CONSTR_GENERATED") == 0;
+		not_null |= phg_streq(type, "CONSTR_NOTNULL") ||
+			    phg_streq(type, "CONSTR_PRIMARY");
+		generated |= phg_streq(type, "CONSTR_IDENTITY") ||
+			     phg_streq(type, "CONSTR_GENERATED");
 	}
 	c->not_null = not_null;
 	c->has_default = (def && !phg_field_bool(phg_node_get(def, "A_Const"),
@@ -209,7 +209,7 @@ static const char **expr_columns(struct replay *r, const cJSON *expr, size_t *n)
 		bool dup = false;
 
 		for (size_t k = 0; k < *n; k++)
-			dup = dup || strcmp(out[k], found.items[i]) == 0;
+			dup = dup || phg_streq(out[k], found.items[i]);
 		if (!dup)
 			out[(*n)++] =
 				phg_arena_strdup(r->m->arena, found.items[i]);
@@ -349,7 +349,7 @@ static void column_remove(struct phg_table *t, const char *name)
 	for (size_t i = 0; i < t->columns.n; i++) {
 		struct phg_column *c = t->columns.items[i];
 
-		if (strcmp(c->name, name) == 0) {
+		if (phg_streq(c->name, name)) {
 			memmove(&t->columns.items[i], &t->columns.items[i + 1],
 				(t->columns.n - i - 1) * sizeof(void *));
 			t->columns.n--;
@@ -364,7 +364,7 @@ static void constraint_remove(struct replay *r, struct phg_table *t,
 	for (size_t i = 0; i < t->constraints.n; i++) {
 		struct phg_constraint *c = t->constraints.items[i];
 
-		if (strcmp(c->name, name) == 0) {
+		if (phg_streq(c->name, name)) {
 			memmove(&t->constraints.items[i],
 				&t->constraints.items[i + 1],
 				(t->constraints.n - i - 1) * sizeof(void *));
@@ -404,7 +404,8 @@ static int alter_cmd(struct replay *r, struct phg_table *t, const cJSON *cmd)
 
 	if (!st)
 		return 0;
-	if (!strcmp(st, "AT_AddColumn") || !strcmp(st, "AT_AddColumnRecurse")) {
+	if (phg_streq(st, "AT_AddColumn") ||
+	    phg_streq(st, "AT_AddColumnRecurse")) {
 		const cJSON *cd = phg_node_get(def, "ColumnDef");
 		const cJSON *ci;
 
@@ -423,19 +424,19 @@ static int alter_cmd(struct replay *r, struct phg_table *t, const cJSON *cmd)
 		}
 		return 0;
 	}
-	if (!strcmp(st, "AT_DropColumn") ||
-	    !strcmp(st, "AT_DropColumnRecurse")) {
+	if (phg_streq(st, "AT_DropColumn") ||
+	    phg_streq(st, "AT_DropColumnRecurse")) {
 		if (name)
 			column_remove(t, name);
 		return 0;
 	}
-	if (!strcmp(st, "AT_SetNotNull") || !strcmp(st, "AT_DropNotNull")) {
+	if (phg_streq(st, "AT_SetNotNull") || phg_streq(st, "AT_DropNotNull")) {
 		c = column_get(r, t, name);
 		if (c)
-			c->not_null = !strcmp(st, "AT_SetNotNull");
+			c->not_null = phg_streq(st, "AT_SetNotNull");
 		return 0;
 	}
-	if (!strcmp(st, "AT_ColumnDefault")) {
+	if (phg_streq(st, "AT_ColumnDefault")) {
 		c = column_get(r, t, name);
 		if (c)
 			c->has_default =
@@ -444,7 +445,7 @@ static int alter_cmd(struct replay *r, struct phg_table *t, const cJSON *cmd)
 						"isnull");
 		return 0;
 	}
-	if (!strcmp(st, "AT_AlterColumnType")) {
+	if (phg_streq(st, "AT_AlterColumnType")) {
 		c = column_get(r, t, name);
 		if (c) {
 			phg_type_read(phg_field(phg_node_get(def, "ColumnDef"),
@@ -455,19 +456,19 @@ static int alter_cmd(struct replay *r, struct phg_table *t, const cJSON *cmd)
 		}
 		return 0;
 	}
-	if (!strcmp(st, "AT_AddConstraint") ||
-	    !strcmp(st, "AT_AddConstraintRecurse"))
+	if (phg_streq(st, "AT_AddConstraint") ||
+	    phg_streq(st, "AT_AddConstraintRecurse"))
 		return constraint_add(r, t, phg_node_get(def, "Constraint"),
 				      NULL);
-	if (!strcmp(st, "AT_ValidateConstraint") ||
-	    !strcmp(st, "AT_ValidateConstraintRecurse")) {
+	if (phg_streq(st, "AT_ValidateConstraint") ||
+	    phg_streq(st, "AT_ValidateConstraintRecurse")) {
 		con = phg_model_constraint(t, name);
 		if (con)
 			con->valid = true;
 		return 0;
 	}
-	if (!strcmp(st, "AT_DropConstraint") ||
-	    !strcmp(st, "AT_DropConstraintRecurse")) {
+	if (phg_streq(st, "AT_DropConstraint") ||
+	    phg_streq(st, "AT_DropConstraintRecurse")) {
 		if (name)
 			constraint_remove(r, t, name);
 		return 0;
@@ -481,8 +482,8 @@ static int alter_table(struct replay *r, const cJSON *st)
 	struct phg_table *t;
 	const cJSON *it;
 
-	if (objtype && strcmp(objtype, "OBJECT_TABLE") != 0 &&
-	    strcmp(objtype, "OBJECT_FOREIGN_TABLE") != 0)
+	if (objtype && !phg_streq(objtype, "OBJECT_TABLE") &&
+	    !phg_streq(objtype, "OBJECT_FOREIGN_TABLE"))
 		return 0;
 	t = table_get(r, phg_field(st, "relation"));
 	if (!t)
@@ -684,25 +685,25 @@ int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 
 	if (!type || !st || stmt->state != PHG_STMT_OK)
 		return 0;
-	if (!strcmp(type, "CreateStmt"))
+	if (phg_streq(type, "CreateStmt"))
 		return create_table(&r, st);
-	if (!strcmp(type, "DoStmt")) {
+	if (phg_streq(type, "DoStmt")) {
 		struct do_apply d = {m, release};
 		int rc = phg_parse_do_block(stmt, apply_inner, &d);
 
 		return rc < 0 ? rc : 0;
 	}
-	if (!strcmp(type, "AlterTableStmt"))
+	if (phg_streq(type, "AlterTableStmt"))
 		return alter_table(&r, st);
-	if (!strcmp(type, "IndexStmt"))
+	if (phg_streq(type, "IndexStmt"))
 		return create_index(&r, st);
-	if (!strcmp(type, "DropStmt"))
+	if (phg_streq(type, "DropStmt"))
 		return drop_stmt(&r, st);
-	if (!strcmp(type, "RenameStmt"))
+	if (phg_streq(type, "RenameStmt"))
 		return rename_stmt(&r, st);
-	if (!strcmp(type, "ViewStmt"))
+	if (phg_streq(type, "ViewStmt"))
 		return create_view(&r, phg_field(st, "view"), true);
-	if (!strcmp(type, "CreateTableAsStmt")) {
+	if (phg_streq(type, "CreateTableAsStmt")) {
 		/* libpg_query writes "into" without its node name. */
 		const cJSON *into = phg_field(st, "into");
 		const cJSON *ic = phg_node_get(into, "IntoClause");
@@ -711,20 +712,21 @@ int phg_model_apply(struct phg_model *m, const struct phg_stmt *stmt,
 				   phg_streq(phg_field_str(st, "objtype"),
 					     "OBJECT_MATVIEW"));
 	}
-	if (!strcmp(type, "CreateFunctionStmt"))
+	if (phg_streq(type, "CreateFunctionStmt"))
 		return object_add(&r,
 				  list_qname(&r, phg_field(st, "funcname")));
-	if (!strcmp(type, "CreateEnumStmt") || !strcmp(type, "CreateRangeStmt"))
+	if (phg_streq(type, "CreateEnumStmt") ||
+	    phg_streq(type, "CreateRangeStmt"))
 		return object_add(&r,
 				  list_qname(&r, phg_field(st, "typeName")));
-	if (!strcmp(type, "CreateDomainStmt"))
+	if (phg_streq(type, "CreateDomainStmt"))
 		return object_add(&r,
 				  list_qname(&r, phg_field(st, "domainname")));
-	if (!strcmp(type, "CreateSchemaStmt"))
+	if (phg_streq(type, "CreateSchemaStmt"))
 		return object_add(
 			&r, phg_arena_strdup(m->arena,
 					     phg_field_str(st, "schemaname")));
-	if (!strcmp(type, "CreateSeqStmt"))
+	if (phg_streq(type, "CreateSeqStmt"))
 		return object_add(
 			&r, phg_rangevar_qname(m->arena,
 					       phg_field(st, "sequence")));
