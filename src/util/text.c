@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 const char *phg_errno_text(int e)
 {
 	switch (e) {
@@ -165,6 +169,20 @@ static size_t utf8_seq_len(const unsigned char *p, size_t left)
 	return n;
 }
 
+/* Whether p[0, 16) are all 0x01-0x7f (no high bit, no zero byte). */
+static bool ascii16(const unsigned char *p)
+{
+#if defined(__SSE2__)
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+
+	return !_mm_movemask_epi8(
+		_mm_or_si128(x, _mm_cmpeq_epi8(x, _mm_setzero_si128())));
+#else
+	(void)p;
+	return false;
+#endif
+}
+
 size_t phg_utf8_invalid_at(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -174,6 +192,10 @@ size_t phg_utf8_invalid_at(const char *s, size_t len)
 		size_t n;
 		uint64_t x;
 
+		if (len - i >= 16 && ascii16(p + i)) {
+			i += 16;
+			continue;
+		}
 		/* 8 bytes of 0x01-0x7f at a time (no high bit, and no borrow
 		   out of a zero byte when one is subtracted from each). */
 		if (len - i >= 8) {
