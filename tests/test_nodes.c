@@ -225,6 +225,64 @@ START_TEST(test_nesting_limit)
 }
 END_TEST
 
+/* The first statement of a tree, as the rest of phasegate reads it. */
+static const cJSON *first_stmt(const cJSON *doc)
+{
+	const cJSON *raw = cJSON_GetArrayItem(phg_field(doc, "stmts"), 0);
+
+	return phg_field(raw, "stmt");
+}
+
+/*
+ * nodes.c writes a node as one object carrying its type name; JSON writes
+ * {"Type": {fields}}. phg_node_get, phg_node_type and phg_node_inner read
+ * both the same, and a wrong type name finds nothing in either.
+ */
+START_TEST(test_both_node_forms_read_alike)
+{
+	const char *sql = "ALTER TABLE t ADD COLUMN c int";
+	PgQueryParseResult json = pg_query_parse(sql);
+	struct phg_pg_result nodes;
+	cJSON *from_json;
+	const cJSON *forms[2];
+
+	phg_pg_parse(sql, true, &nodes);
+	ck_assert_ptr_null(json.error);
+	ck_assert_ptr_nonnull(nodes.doc);
+	from_json = phg_json_parse(json.parse_tree);
+	ck_assert_ptr_nonnull(from_json);
+	forms[0] = first_stmt(nodes.doc);
+	forms[1] = first_stmt(from_json);
+	/* The one-object form is nodes.c's, the other JSON's. */
+	ck_assert_str_eq(forms[0]->valuestring, "AlterTableStmt");
+	ck_assert_ptr_null(forms[1]->valuestring);
+	for (int i = 0; i < 2; i++) {
+		const cJSON *st = phg_node_get(forms[i], "AlterTableStmt");
+		const cJSON *cmd = phg_node_get(
+			cJSON_GetArrayItem(phg_field(st, "cmds"), 0),
+			"AlterTableCmd");
+
+		ck_assert_str_eq(phg_node_type(forms[i]), "AlterTableStmt");
+		ck_assert_ptr_eq(phg_node_inner(forms[i]), st);
+		ck_assert_ptr_null(phg_node_get(forms[i], "CreateStmt"));
+		ck_assert_str_eq(
+			phg_field_str(phg_field(st, "relation"), "relname"),
+			"t");
+		ck_assert_str_eq(phg_field_str(cmd, "subtype"), "AT_AddColumn");
+		ck_assert_str_eq(
+			phg_field_str(phg_node_get(phg_field(cmd, "def"),
+						   "ColumnDef"),
+				      "colname"),
+			"c");
+	}
+	phg_json_delete(from_json);
+	phg_json_delete(nodes.doc);
+	phg_json_reset();
+	phg_pg_result_free(&nodes);
+	pg_query_free_parse_result(json);
+}
+END_TEST
+
 static Suite *nodes_suite(void)
 {
 	Suite *s = suite_create("nodes");
@@ -235,6 +293,7 @@ static Suite *nodes_suite(void)
 			    (int)(sizeof(statements) / sizeof(statements[0])));
 	tcase_add_test(tc, test_repository_files);
 	tcase_add_test(tc, test_nesting_limit);
+	tcase_add_test(tc, test_both_node_forms_read_alike);
 	suite_add_tcase(s, tc);
 	return s;
 }

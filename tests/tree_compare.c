@@ -2,8 +2,10 @@
  * tree_compare.c: the check that the parse trees phasegate builds from
  * libpg_query's raw parse nodes (src/parse/nodes.c) are the trees its JSON
  * reader makes of pg_query_parse's output, but for token offsets
- * ("location"), which nodes.c leaves out. Shared by tests/test_nodes.c and
- * the fuzz_sql target, which checks it on every input it makes.
+ * ("location"), which nodes.c leaves out, and for the form of a node
+ * (nodes.c: one object carrying its type name; JSON: {"Type": {fields}}).
+ * Shared by tests/test_nodes.c and the fuzz_sql target, which checks it on
+ * every input it makes.
  */
 #include "tree_compare.h"
 
@@ -33,6 +35,18 @@ static bool same_tree(const cJSON *a, const cJSON *b, const char *path)
 			 a->string ? a->string : "-",
 			 b->string ? b->string : "-");
 		return false;
+	}
+	/* nodes.c's one object per node (its type in valuestring) against
+	   JSON's {"Type": {fields}}: the fields are compared. */
+	if ((b->type & 0xFF) == cJSON_Object && b->valuestring) {
+		a = a->child;
+		if (!a || a->next || (a->type & 0xFF) != cJSON_Object ||
+		    !a->string || strcmp(a->string, b->valuestring) != 0) {
+			snprintf(diff_at, sizeof(diff_at),
+				 "%s: JSON has no single \"%s\" object here",
+				 path, b->valuestring);
+			return false;
+		}
 	}
 	switch (a->type & 0xFF) {
 	case cJSON_Number:

@@ -2,11 +2,13 @@
  * nodes.c: parses SQL with libpg_query and builds the statement trees
  * straight from PostgreSQL's raw parse nodes, without the JSON round trip:
  * pg_query_parse spends about 60 % of its time writing JSON that phasegate
- * then reads back. The trees are the ones phg_json_parse makes of
+ * then reads back. The trees hold what phg_json_parse makes of
  * pg_query_parse's output, node for node and field for field (the same
- * names, order and omissions; tests/test_nodes.c compares them), so every
- * reader of trees is unchanged — except that token offsets ("location")
- * are not built: nothing reads them, and they are a third of the nodes. The
+ * names, order and omissions; tests/test_nodes.c compares them), with two
+ * differences: a node is one object that carries its type name (JSON
+ * needs a second, {"TypeName": {fields}}; phg_node_get reads both forms),
+ * and token offsets ("location") are not built: nothing reads them, and
+ * they are a third of the nodes. The
  * field tables come from the PostgreSQL 15 server headers
  * (scripts/gen-pg-nodes.py, at build time).
  */
@@ -343,7 +345,31 @@ static bool write_fields(struct walker *w, cJSON *obj, NodeTag tag,
 	return true;
 }
 
-/* {"TypeName": {fields}}; lists are {"List": {"items": [...]}}. */
+/*
+ * A node under key: one object whose valuestring is the type name (a static
+ * name: copied only without the arena) and whose children are its fields;
+ * libpg_query's JSON writes {"TypeName": {fields}} (phg_node_get reads
+ * both). It counts as the two levels of nesting the JSON form has, so the
+ * depth limit stays where it was. NULL past PHG_JSON_MAX_DEPTH.
+ */
+static cJSON *open_node(struct walker *w, cJSON *parent, cJSON **last,
+			const char *key, const char *name)
+{
+	cJSON *n;
+
+	if (w->depth + 1 >= PHG_JSON_MAX_DEPTH)
+		return NULL;
+	if (!(n = add(w, parent, last, key, cJSON_Object)))
+		return NULL;
+	if (w->mem.arena)
+		n->valuestring = (char *)(uintptr_t)name;
+	else if (!(n->valuestring = strdup(name)))
+		return NULL; /* freed with the tree it already hangs in */
+	w->depth += 2;
+	return n;
+}
+
+/* A node of any type; a List's items are under "items". */
 static bool write_node(struct walker *w, cJSON *parent, cJSON **last,
 		       const char *key, const Node *node)
 {
@@ -351,7 +377,7 @@ static bool write_node(struct walker *w, cJSON *parent, cJSON **last,
 	const char *name = tag == T_A_Const ? "A_Const"
 			   : tag == T_List  ? "List"
 					    : NULL;
-	cJSON *wrap, *wlast = NULL;
+	cJSON *obj, *olast = NULL;
 	bool ok;
 
 	if (!name) {
@@ -361,31 +387,19 @@ static bool write_node(struct walker *w, cJSON *parent, cJSON **last,
 			return false;
 		name = t->name;
 	}
-	if (!(wrap = open_container(w, parent, last, key, cJSON_Object)))
+	if (!(obj = open_node(w, parent, last, key, name)))
 		return false;
-	if (tag == T_List) {
-		cJSON *inner =
-			open_container(w, wrap, &wlast, name, cJSON_Object);
-		cJSON *ilast = NULL;
-
-		ok = inner &&
-		     write_list(w, inner, &ilast, "items", (const List *)node);
-		w->depth -= ok;
-	} else if (tag == T_Boolean) {
+	if (tag == T_List)
+		ok = write_list(w, obj, &olast, "items", (const List *)node);
+	else if (tag == T_Boolean)
 		/* Unlike inside an A_Const, a Boolean node writes false. */
-		cJSON *inner =
-			open_container(w, wrap, &wlast, name, cJSON_Object);
-		cJSON *ilast = NULL;
-
-		ok = inner && add(w, inner, &ilast, "boolval",
-				  boolVal(node) ? cJSON_True : cJSON_False);
-		w->depth -= ok;
-	} else {
-		ok = write_object(w, wrap, &wlast, name, tag, node);
-	}
+		ok = add(w, obj, &olast, "boolval",
+			 boolVal(node) ? cJSON_True : cJSON_False);
+	else
+		ok = write_fields(w, obj, tag, node);
 	if (!ok)
 		return false;
-	w->depth--;
+	w->depth -= 2;
 	return true;
 }
 

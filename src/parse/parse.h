@@ -313,13 +313,16 @@ void phg_parse_shutdown(void);
 void phg_parse_release(struct phg_parsed_file *out);
 
 /*
- * JSON tree helpers, so node names live in one place. phg_node_get returns
- * the inner object of {"Type": {...}} when type matches, else NULL.
+ * Tree helpers, so node names live in one place. A node is either one
+ * object whose valuestring is its type and whose children are its fields
+ * (trees built from parse nodes) or {"Type": {fields}} (trees read from
+ * JSON); these read both. phg_node_get returns the object holding the
+ * node's fields when type matches, else NULL.
  */
 const cJSON *phg_node_get(const cJSON *node, const char *type);
-/* Returns the type name of {"Type": {...}}, or NULL. */
+/* Returns the node's type name, or NULL. */
 const char *phg_node_type(const cJSON *node);
-/* Returns the inner object of {"Type": {...}} whatever the type. */
+/* Returns the object holding the node's fields, whatever the type. */
 const cJSON *phg_node_inner(const cJSON *node);
 /* Returns obj[key] or NULL. */
 const cJSON *phg_field(const cJSON *obj, const char *key);

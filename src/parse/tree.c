@@ -1,5 +1,5 @@
 /*
- * tree.c: reading libpg_query's JSON parse tree (cJSON). Every access to a
+ * tree.c: reading parse trees (cJSON). Every access to a
  * node goes through these helpers, so node and field names stay readable and
  * a missing field is NULL, never a crash.
  */
@@ -47,27 +47,39 @@ static inline bool is_object(const cJSON *node)
 	return node && (node->type & 0xFF) == cJSON_Object;
 }
 
+/*
+ * A node comes in one of two forms. Trees built from parse nodes (nodes.c)
+ * hold it as one object whose valuestring is its type name and whose
+ * children are its fields; trees read from JSON (PL/pgSQL's, json.c) hold
+ * {"Type": {fields}}. Every reader goes through these three helpers, so
+ * both forms read the same.
+ */
 const cJSON *phg_node_get(const cJSON *node, const char *type)
 {
-	if (!is_object(node) || !node->child)
+	if (!is_object(node))
 		return NULL;
-	if (!node->child->string || !phg_key_eq(node->child->string, type))
+	if (node->valuestring)
+		return phg_key_eq(node->valuestring, type) ? node : NULL;
+	if (!node->child || !node->child->string ||
+	    !phg_key_eq(node->child->string, type))
 		return NULL;
 	return node->child;
 }
 
 const char *phg_node_type(const cJSON *node)
 {
-	if (!is_object(node) || !node->child)
+	if (!is_object(node))
 		return NULL;
-	return node->child->string;
+	if (node->valuestring)
+		return node->valuestring;
+	return node->child ? node->child->string : NULL;
 }
 
 const cJSON *phg_node_inner(const cJSON *node)
 {
 	if (!is_object(node))
 		return NULL;
-	return node->child;
+	return node->valuestring ? node : node->child;
 }
 
 const cJSON *phg_field(const cJSON *obj, const char *key)
