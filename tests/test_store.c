@@ -184,8 +184,8 @@ START_TEST(unreachable_url_keeps_the_password_out)
 	static const char *const urls[] = {
 		"postgres://ledger:Sup3r-s3cret@127.0.0.1:1/ledger",
 		"postgresql://ledger:Sup3r%2Ds3cret@127.0.0.1:1/ledger",
-		"postgresql://127.0.0.1:1/ledger?user=ledger&password=Sup3r-"
-		"s3cret",
+		("postgresql://127.0.0.1:1/ledger?user=ledger&password=Sup3r-"
+		 "s3cret"),
 		/* Unescaped '/': libpq would read "Sup3r" as the port. */
 		"postgres://ledger:Sup3r/s3cret@127.0.0.1:1/ledger",
 	};
