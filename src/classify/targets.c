@@ -11,13 +11,14 @@
 const char *phg_rangevar_qname(struct phg_arena *arena, const cJSON *rangevar)
 {
 	const cJSON *rv = phg_node_get(rangevar, "RangeVar");
+	const char *relname;
 
 	if (!rv)
 		rv = rangevar;
-	if (!rv || !phg_field_str(rv, "relname"))
+	relname = phg_field_str(rv, "relname");
+	if (!relname)
 		return NULL;
-	return phg_qname(arena, phg_field_str(rv, "schemaname"),
-			 phg_field_str(rv, "relname"));
+	return phg_qname(arena, phg_field_str(rv, "schemaname"), relname);
 }
 
 int cl_action(struct cl_run *r, enum phg_kind kind, enum phg_phase phase,

@@ -98,23 +98,29 @@ const cJSON *phg_field(const cJSON *obj, const char *key)
 	return NULL;
 }
 
+/* cJSON_Is* without the call into libcjson. */
+static inline bool is_type(const cJSON *node, int type)
+{
+	return node && (node->type & 0xFF) == type;
+}
+
 const char *phg_field_str(const cJSON *obj, const char *key)
 {
 	const cJSON *v = phg_field(obj, key);
 
-	return cJSON_IsString(v) ? v->valuestring : NULL;
+	return is_type(v, cJSON_String) ? v->valuestring : NULL;
 }
 
 int phg_field_int(const cJSON *obj, const char *key, int dflt)
 {
 	const cJSON *v = phg_field(obj, key);
 
-	return cJSON_IsNumber(v) ? v->valueint : dflt;
+	return is_type(v, cJSON_Number) ? v->valueint : dflt;
 }
 
 bool phg_field_bool(const cJSON *obj, const char *key)
 {
-	return cJSON_IsTrue(phg_field(obj, key));
+	return is_type(phg_field(obj, key), cJSON_True);
 }
 
 const char *phg_node_sval(const cJSON *node)
