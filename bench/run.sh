@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # run.sh: the speed benchmark. It lints the forward migrations of the eight
-# projects in the shared corpus with phasegate (one process per project folder,
-# as users run it), parses the same files with bench_floor (libpg_query alone,
-# the floor) and lints them with squawk 2.66.0 (the peer), in paired,
-# interleaved rounds, and reports median wall time, CPU time and peak RSS, the
-# ratios phasegate/floor and phasegate/squawk, and the targets
-# (docs/benchmarks.md). The table is printed and written to
-# bench/results/latest.md. Before timing anything it checks that phasegate
-# does not crash on any folder (exit 0 or 1 only) and that every tool saw every
-# file. Exits 0 without measuring when the corpus is absent.
+# projects in the shared corpus with phasegate, parses the same files with
+# bench_floor (libpg_query alone, the floor) and lints them with squawk 2.66.0
+# (the peer), in paired, interleaved rounds, and reports median wall time, CPU
+# time and peak RSS, the ratios phasegate/floor and phasegate/squawk, and the
+# targets (docs/benchmarks.md). phasegate is timed two ways: one invocation
+# given the eight folders (`phasegate lint DIR...`, each folder linted on its
+# own; one process, as squawk and the floor are run: the targets are judged
+# on it) and one invocation per folder (eight processes, shown beside it).
+# The table is printed and written to bench/results/latest.md. Before timing
+# anything it checks that phasegate does not crash on any folder (exit 0 or 1
+# only), that the one invocation reports what the eight do, and that every
+# tool saw every file. Exits 0 without measuring when the corpus is absent.
 #
 # Environment: PHG_CORPUS (default ../shared/corpus from the repo root),
 # PHG_BENCH_ROUNDS (default 7, at least 5).
@@ -149,6 +152,20 @@ if ((${#CRASHES[@]})); then
 fi
 say "phasegate: exit 0 or 1 on every folder, file counts match"
 
+# The one invocation over all folders must report what the eight do.
+DIRS=()
+for i in "${!PROJECTS[@]}"; do DIRS+=("$CORPUS/${PROJECTS[$i]}"); done
+summary_of() { grep -o '"summary":{"files":[0-9]*,"statements":[0-9]*,"errors":[0-9]*,"warnings":[0-9]*' "$@"; }
+sum_counts() { summary_of "$@" | grep -o '[0-9]*' | awk '{ s[NR % 4] += $1 } END { print s[1], s[2], s[3], s[0] }'; }
+rc=0
+"$PHG" lint --format json "${DIRS[@]}" >phg.all.json 2>phg.all.err || rc=$?
+((rc <= 1)) || die "phasegate exit $rc on all folders at once: $(head -c 300 phg.all.err)"
+per_folder=$(for i in "${!PROJECTS[@]}"; do summary_of "phg.$i.json"; done | grep -o '[0-9]*' |
+	awk '{ s[NR % 4] += $1 } END { print s[1], s[2], s[3], s[0] }')
+[[ $(sum_counts phg.all.json) == "$per_folder" ]] ||
+	die "one invocation reports files/statements/errors/warnings $(sum_counts phg.all.json), the eight folders $per_folder"
+say "phasegate: one invocation over all folders reports what the eight do ($per_folder)"
+
 "$FLOOR" <all.txt 2>floor.err >/dev/null
 grep -q "^floor: $TOTAL files" floor.err || die "floor did not parse every file: $(cat floor.err)"
 
@@ -218,6 +235,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	time_lines floor.time | awk -v r="$r" -v w="$w" -v c="$c" \
 		'{ printf "%d\tfloor\t%s\t%s\t%s\t%d\n", r, w, $1, c, $2 }' >>rounds.tsv
 
+	# phasegate: one invocation given every folder (the targets' row)
+	rc=0
+	timed w c "$PHG" lint --format json "${DIRS[@]}" >phg.all.json 2>phg.all.err || rc=$?
+	((rc <= 1)) || die "phasegate exit $rc on all folders: $(head -c 300 phg.all.err)"
+	/usr/bin/time -o phg.all.time -f "$FMT" "$PHG" lint --format json "${DIRS[@]}" >/dev/null 2>&1 || true
+	time_lines phg.all.time | awk -v r="$r" -v w="$w" -v c="$c" \
+		'{ printf "%d\tphasegate\t%s\t%s\t%s\t%d\n", r, w, $1, c, $2 }' >>rounds.tsv
+
 	# phasegate: one process per project folder; times summed, RSS max
 	: >phg.time
 	pw=0
@@ -235,7 +260,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			awk -v r="$r" -v i="$i" -v w="$w" '{ printf "%d\t%d\t%s\t%d\n", r, i, w, $2 }' >>projects.tsv
 	done
 	awk -v r="$r" -v w="$pw" -v c="$pc" '{ e += $1; if ($2 > m) m = $2 }
-		END { printf "%d\tphasegate\t%s\t%.2f\t%s\t%d\n", r, w, e, c, m }' phg.time >>rounds.tsv
+		END { printf "%d\tper-folder\t%s\t%.2f\t%s\t%d\n", r, w, e, c, m }' phg.time >>rounds.tsv
 
 	# squawk: all files; one process unless xargs has to split the list
 	timed w c "${XARGS[@]}" "$SQUAWK" "${SQ_ARGS[@]}" >squawk.json 2>squawk.err || true # exits 1 on findings
@@ -268,7 +293,7 @@ paired() {
 }
 
 declare -A WALL CPU RSS
-for t in floor phasegate squawk; do
+for t in floor phasegate per-folder squawk; do
 	WALL[$t]=$(col 3 | median "$t")
 	CPU[$t]=$(col 5 | median "$t")
 	RSS[$t]=$(col 6 | median "$t")
@@ -280,6 +305,9 @@ R_FLOOR_E=$(paired phasegate floor 4)
 R_FLOOR_CPU=$(paired phasegate floor 5)
 R_SQUAWK_CPU=$(paired phasegate squawk 5)
 R_SQUAWK_E=$(paired phasegate squawk 4)
+P_FLOOR=$(paired per-folder floor 3)
+P_SQUAWK=$(paired per-folder squawk 3)
+P_RSS=$(paired per-folder squawk 6)
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "**missed**" }'; }
 x() { awk -v v="$1" 'BEGIN { printf "%.2f×", v }'; }
 mb() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1024 }'; }
@@ -297,14 +325,15 @@ mkdir -p "$RESULTS"
 	echo "- corpus: $TOTAL forward migrations, $BYTES bytes, ${#PROJECTS[@]} project folders ($CORPUS)"
 	echo "- machine: $(nproc) CPUs, $CPU_MODEL; $(uname -sr)"
 	echo "- phasegate $COMMIT (Release), libpg_query $PGQ, squawk $SQUAWK_VERSION"
-	echo "- $ROUNDS paired rounds, each: floor, phasegate, squawk; medians below"
+	echo "- $ROUNDS paired rounds, each: floor, phasegate (one invocation, then one per folder), squawk; medians below"
 	echo "- 1-minute load average: $LOAD_START before the rounds, $LOAD_END after (the rounds"
 	echo "  themselves keep one core busy, so ~1 after them is normal; more means other work)"
 	echo
 	echo "| tool | processes | wall median (s) | wall range (s) | CPU median (s) | peak RSS median (MB) |"
 	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 	echo "| floor (pg_query_parse only) | 1 | $(s3 "${WALL[floor]}") | $(minmax floor) | $(s3 "${CPU[floor]}") | $(mb "${RSS[floor]}") |"
-	echo "| phasegate lint --format json | ${#PROJECTS[@]} | $(s3 "${WALL[phasegate]}") | $(minmax phasegate) | $(s3 "${CPU[phasegate]}") | $(mb "${RSS[phasegate]}") (largest process) |"
+	echo "| phasegate lint --format json DIR… (all ${#PROJECTS[@]} folders) | 1 | $(s3 "${WALL[phasegate]}") | $(minmax phasegate) | $(s3 "${CPU[phasegate]}") | $(mb "${RSS[phasegate]}") |"
+	echo "| phasegate lint --format json DIR, once per folder | ${#PROJECTS[@]} | $(s3 "${WALL[per-folder]}") | $(minmax per-folder) | $(s3 "${CPU[per-folder]}") | $(mb "${RSS[per-folder]}") (largest process) |"
 	echo "| squawk --reporter json | $SQ_PROCS | $(s3 "${WALL[squawk]}") | $(minmax squawk) | $(s3 "${CPU[squawk]}") | $(mb "${RSS[squawk]}") |"
 	echo
 	echo "| ratio (median of per-round ratios) | measured | target | |"
@@ -314,13 +343,21 @@ mkdir -p "$RESULTS"
 	echo "| phasegate / squawk, peak RSS | $(x "$R_RSS") | ≤ 1× | $(verdict "$R_RSS" 1) |"
 	echo "| phasegate / floor, CPU | $(x "$R_FLOOR_CPU") | | |"
 	echo "| phasegate / squawk, CPU | $(x "$R_SQUAWK_CPU") | | |"
+	echo "| once per folder / floor, wall | $(x "$P_FLOOR") | | |"
+	echo "| once per folder / squawk, wall | $(x "$P_SQUAWK") | | |"
+	echo "| once per folder / squawk, peak RSS | $(x "$P_RSS") | | |"
+	echo
+	echo "phasegate's targets are judged on the one invocation, which is run as"
+	echo "squawk and the floor are: one process given every file. It reports the"
+	echo "same findings and statements as the eight per-folder invocations (checked"
+	echo "before the rounds); those pay eight process start-ups and are shown for"
+	echo "teams that lint one folder per CI step."
 	echo
 	echo "Wall time is read from the shell's clock (\$EPOCHREALTIME) around each"
 	echo "tool's own process (no measuring program in between), CPU time from"
 	echo "the shell's children times; peak RSS comes from a second run of each"
-	echo "under GNU time, whose own %e (0.01 s steps, summed over phasegate's"
-	echo "${#PROJECTS[@]} processes) gives phasegate / floor $(x "$R_FLOOR_E") and"
-	echo "phasegate / squawk $(x "$R_SQUAWK_E")."
+	echo "under GNU time, whose own %e (0.01 s steps) gives phasegate / floor"
+	echo "$(x "$R_FLOOR_E") and phasegate / squawk $(x "$R_SQUAWK_E")."
 	echo
 	echo "| phasegate, per folder | files | wall median (s) | peak RSS median (MB) |"
 	echo "| --- | ---: | ---: | ---: |"

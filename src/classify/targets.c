@@ -27,7 +27,7 @@ int cl_action(struct cl_run *r, enum phg_kind kind, enum phg_phase phase,
 	struct phg_action *a;
 
 	if (r->nactions == r->capactions) {
-		size_t cap = r->capactions ? r->capactions * 2 : 4;
+		size_t cap = r->capactions ? r->capactions * 2 : 1;
 		struct phg_action *n =
 			phg_arena_alloc(r->arena, cap * sizeof(*n));
 
@@ -60,7 +60,7 @@ int cl_target(struct cl_run *r, const char *object, enum phg_access access,
 		    phg_streq(r->targets[i].object, object))
 			return 0;
 	if (r->ntargets == r->captargets) {
-		size_t cap = r->captargets ? r->captargets * 2 : 8;
+		size_t cap = r->captargets ? r->captargets * 2 : 2;
 		struct phg_target *n =
 			phg_arena_alloc(r->arena, cap * sizeof(*n));
 
