@@ -66,6 +66,7 @@ struct phg_arena_block;
 struct phg_arena {
 	struct phg_arena_block *head;
 	size_t used, cap;
+	size_t taken; /* bytes of blocks taken so far */
 	bool use_malloc;
 	void **allocs;
 	size_t nallocs, capallocs;
