@@ -14,12 +14,12 @@
 # tool saw every file. Exits 0 without measuring when the corpus is absent.
 #
 # Environment: PHG_CORPUS (default ../shared/corpus from the repo root),
-# PHG_BENCH_ROUNDS (default 7, at least 5).
+# PHG_BENCH_ROUNDS (default 15, at least 5).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CORPUS=${PHG_CORPUS:-$ROOT/../shared/corpus}
-ROUNDS=${PHG_BENCH_ROUNDS:-7}
+ROUNDS=${PHG_BENCH_ROUNDS:-15}
 SQUAWK_VERSION=2.66.0
 BUILD=$ROOT/build-rel
 RESULTS=$ROOT/bench/results
