@@ -144,6 +144,38 @@ size_t phg_rule_read_columns(const struct phg_stmt *stmt,
 const char *phg_rule_stmt_table(const struct phg_rule_ctx *ctx,
 				const struct phg_stmt *stmt);
 
+/* What a column-type rule does with one column it matched: table is the
+   statement's table (schema.name), rel the relation as the statement names
+   it. Returns 0 or PHG_ENOMEM. */
+typedef int (*phg_rule_column_fn)(const struct phg_analyzer *self,
+				  const struct phg_rule_ctx *ctx,
+				  const struct phg_stmt *stmt,
+				  const char *table, const cJSON *rel,
+				  const struct phg_rule_column *cd);
+
+/*
+ * The check of a rule on column types: calls fn for every column the
+ * statement declares (ctx->columns, in order) that match accepts, with the
+ * statement's table, named once, at the first match (a statement without
+ * one reports nothing). Stops at fn's first non-zero result.
+ */
+int phg_rule_each_column(const struct phg_analyzer *self,
+			 const struct phg_rule_ctx *ctx,
+			 const struct phg_stmt *stmt,
+			 bool (*match)(const struct phg_rule_column *cd),
+			 phg_rule_column_fn fn);
+
+/*
+ * The help of ban-char-field and prefer-text-field: declare the column
+ * text with CHECK (cond) — inline in CREATE TABLE or on a new table, in
+ * three steps on a table that has traffic (existing: an inline CHECK there
+ * would scan it under an ACCESS EXCLUSIVE lock). In arena; NULL when out of
+ * memory or cond is NULL.
+ */
+const char *phg_rule_text_help(struct phg_arena *arena, const cJSON *rel,
+			       const char *col, const char *cond, bool added,
+			       bool existing);
+
 /*
  * The statement's kind as SQL words for messages ("SET NOT NULL",
  * "UPDATE"), or the kind's name when there is no short SQL for it.

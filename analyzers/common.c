@@ -178,6 +178,63 @@ const char *phg_rule_stmt_table(const struct phg_rule_ctx *ctx,
 	return phg_rangevar_qname(ctx->arena, phg_field(st, "relation"));
 }
 
+int phg_rule_each_column(const struct phg_analyzer *self,
+			 const struct phg_rule_ctx *ctx,
+			 const struct phg_stmt *stmt,
+			 bool (*match)(const struct phg_rule_column *cd),
+			 phg_rule_column_fn fn)
+{
+	const cJSON *rel = phg_field(phg_node_inner(stmt->tree), "relation");
+	const char *table = NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < ctx->ncolumns && rc == 0; i++) {
+		const struct phg_rule_column *cd = &ctx->columns[i];
+
+		if (!match(cd))
+			continue;
+		/* The table's name only once a column matches. */
+		if (!table && !(table = phg_rule_stmt_table(ctx, stmt)))
+			return 0;
+		rc = fn(self, ctx, stmt, table, rel, cd);
+	}
+	return rc;
+}
+
+const char *phg_rule_text_help(struct phg_arena *arena, const cJSON *rel,
+			       const char *col, const char *cond, bool added,
+			       bool existing)
+{
+	const char *t = phg_rule_sql_relation(arena, rel);
+	const char *c = phg_rule_sql_ident(arena, col);
+	const char *con = phg_rule_sql_ident(
+		arena, phg_arena_printf(arena, "%s_%s_check",
+					phg_field_str(rel, "relname"), col));
+
+	if (!t || !c || !con || !cond)
+		return NULL;
+	if (!added)
+		return phg_arena_printf(arena,
+					"Declare it text with a CHECK: %s text "
+					"CHECK (%s) in the CREATE TABLE.",
+					c, cond);
+	if (!existing)
+		return phg_arena_printf(arena,
+					"Declare it text with a CHECK: ALTER "
+					"TABLE %s ADD COLUMN %s text CHECK "
+					"(%s) ...;",
+					t, c, cond);
+	return phg_arena_printf(
+		arena,
+		"Declare it text and add the CHECK apart: (1) ALTER TABLE %s "
+		"ADD COLUMN %s text ...; (2) ALTER TABLE %s ADD CONSTRAINT %s "
+		"CHECK (%s) NOT VALID; — a brief lock, new rows are checked. "
+		"(3) In a later migration, ALTER TABLE %s VALIDATE CONSTRAINT "
+		"%s; — it scans under a SHARE UPDATE EXCLUSIVE lock, so reads "
+		"and writes go on.",
+		t, c, t, con, cond, t, con);
+}
+
 const char *phg_rule_kind_label(enum phg_kind kind)
 {
 	static const struct {

@@ -8,25 +8,22 @@
  */
 #include "analyzer.h"
 
+/* integer (int, int4), arrays too. */
+static bool matches(const struct phg_rule_column *cd)
+{
+	return phg_streq(cd->builtin, "int4");
+}
+
 static int column(const struct phg_analyzer *self,
 		  const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt,
-		  const char **tablep, const cJSON *rel,
+		  const char *table, const cJSON *rel,
 		  const struct phg_rule_column *cd)
 {
-	const char *table;
 	const char *col = cd->name;
 	bool added = cd->added;
 	bool array = cd->array;
 	const char *c, *t, *help;
 
-	if (!col || !phg_streq(cd->builtin, "int4"))
-		return 0;
-	/* The table's name only for a column that matches. */
-	if (!*tablep)
-		*tablep = phg_rule_stmt_table(ctx, stmt);
-	table = *tablep;
-	if (!table)
-		return 0;
 	c = phg_rule_sql_ident(ctx->arena, col);
 	t = phg_rule_sql_relation(ctx->arena, rel);
 	if (!c || !t)
@@ -66,14 +63,7 @@ static int column(const struct phg_analyzer *self,
 static int check(const struct phg_analyzer *self,
 		 const struct phg_rule_ctx *ctx, const struct phg_stmt *stmt)
 {
-	const cJSON *rel = phg_field(phg_node_inner(stmt->tree), "relation");
-	const char *table = NULL;
-	int rc = 0;
-
-	/* The columns it declares (CREATE TABLE, ADD COLUMN), in order. */
-	for (size_t i = 0; i < ctx->ncolumns && rc == 0; i++)
-		rc = column(self, ctx, stmt, &table, rel, &ctx->columns[i]);
-	return rc;
+	return phg_rule_each_column(self, ctx, stmt, matches, column);
 }
 
 const struct phg_analyzer phg_rule_prefer_bigint_over_int = {
