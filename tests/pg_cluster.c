@@ -13,6 +13,8 @@
 #define _XOPEN_SOURCE 700
 #include "pg_cluster.h"
 
+#include "sandbox/internal.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -71,22 +73,6 @@ bool pgc_available(void)
 
 /* ---- child processes ---------------------------------------------- */
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* Closes inherited descriptors above 2 except keep (-1 for none). */
 static void close_from_3(int keep)
 {
@@ -95,142 +81,18 @@ static void close_from_3(int keep)
 			close(fd);
 }
 
-/* Appends n bytes to a buffer that keeps the last cap - 1 bytes. */
-static void keep_tail(char *buf, size_t cap, size_t *len, const char *p,
-		      size_t n)
-{
-	if (n >= cap - 1) {
-		p += n - (cap - 1);
-		n = cap - 1;
-	}
-	if (*len + n > cap - 1) {
-		size_t drop = *len + n - (cap - 1);
-
-		memmove(buf, buf + drop, *len - drop);
-		*len -= drop;
-	}
-	memcpy(buf + *len, p, n);
-	*len += n;
-	buf[*len] = '\0';
-}
-
-/* A child process whose output is being captured. */
-struct job {
-	pid_t pid;
-	int fd;
-	double deadline;
-	char *out; /* keeps the tail of stdout and stderr */
-	size_t outsz, len;
-};
-
 /*
  * Starts argv (argv[0] a full path) from /tmp with stdin from /dev/null,
  * stdout and stderr into a pipe, in its own process group, and no other
- * descriptor. Returns 0, or -1 with the reason in out.
+ * descriptor, with the sandbox's runner (src/sandbox/proc.c). Returns 0,
+ * or -1 with the reason in out.
  */
-static int job_spawn(struct job *j, const char *const *argv, int timeout_s,
+static int job_spawn(struct sbx_job *j, const char *const *argv, int timeout_s,
 		     char *out, size_t outsz)
 {
-	int p[2];
-
-	j->deadline = now_s() + timeout_s;
-	j->out = out;
-	j->outsz = outsz;
-	j->len = 0;
-	j->fd = -1;
-	j->pid = -1;
-	out[0] = '\0';
-	if (pipe(p) < 0) {
-		snprintf(out, outsz, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	j->pid = fork();
-	if (j->pid < 0) {
-		snprintf(out, outsz, "fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (j->pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		setpgid(0, 0);
-		if (devnull >= 0)
-			dup2(devnull, 0);
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close_from_3(-1);
-		if (chdir("/tmp") < 0)
-			_exit(126);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(p[1]);
-	j->fd = p[0];
-	return 0;
-}
-
-/*
- * Collects a spawned job's output until it ends or its deadline passes
- * (then its process group is killed). Returns the exit code, or -1 when it
- * died of a signal or timed out.
- */
-static int job_finish(struct job *j)
-{
-	bool timed_out = false;
-	int status = 0;
-
-	for (;;) {
-		struct pollfd pfd = {j->fd, POLLIN, 0};
-		double left = j->deadline - now_s();
-		char chunk[4096];
-		ssize_t n;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (!pfd.revents)
-			continue;
-		n = read(j->fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		keep_tail(j->out, j->outsz, &j->len, chunk, (size_t)n);
-	}
-	close(j->fd);
-	j->fd = -1;
-	while (!timed_out) {
-		pid_t w = waitpid(j->pid, &status, WNOHANG);
-
-		if (w == j->pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			status = -1;
-			break;
-		}
-		if (now_s() > j->deadline)
-			timed_out = true;
-		else
-			sleep_ms(10);
-	}
-	if (timed_out) {
-		kill(-j->pid, SIGKILL);
-		kill(j->pid, SIGKILL);
-		waitpid(j->pid, &status, 0);
-		keep_tail(j->out, j->outsz, &j->len, "\n(timed out)\n", 13);
-		return -1;
-	}
-	if (status != -1 && WIFEXITED(status))
-		return WEXITSTATUS(status);
+	if (sbx_job_start(j, argv, "/tmp", timeout_s * 1000L, out, outsz) == 0)
+		return 0;
+	snprintf(out, outsz, "cannot start %s: %s", argv[0], strerror(errno));
 	return -1;
 }
 
@@ -238,11 +100,11 @@ static int job_finish(struct job *j)
 static int run_cmd(const char *const *argv, int timeout_s, char *out,
 		   size_t outsz)
 {
-	struct job j;
+	struct sbx_job j;
 
 	if (job_spawn(&j, argv, timeout_s, out, outsz) < 0)
 		return -1;
-	return job_finish(&j);
+	return sbx_job_finish(&j);
 }
 
 /* Prints a failed command and what it printed. */
@@ -469,7 +331,7 @@ static int pg_ctl_stop(const struct pgc_cluster *c, const char *mode, char *out,
 
 /* A `pg_ctl start` in flight. */
 struct start {
-	struct job job;
+	struct sbx_job job;
 	off_t log_from;
 	char out[4096];
 };
@@ -509,7 +371,7 @@ static int start_finish(struct pgc_cluster *c, struct start *st)
 {
 	bool port_taken;
 
-	if (job_finish(&st->job) == 0)
+	if (sbx_job_finish(&st->job) == 0)
 		return 0;
 	/* A server that did not get ready in time may still be running. */
 	if (is_running(c)) {
@@ -607,7 +469,7 @@ static void stop_cluster(const struct pgc_cluster *c)
 	if (is_postmaster(pid)) {
 		kill(pid, SIGKILL);
 		for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
-			sleep_ms(10);
+			sbx_sleep_ms(10);
 	}
 }
 
@@ -617,7 +479,7 @@ static void stop_cluster(const struct pgc_cluster *c)
  */
 static void stop_and_remove(struct pgc_set *set)
 {
-	struct job jobs[PGC_MAX_CLUSTERS];
+	struct sbx_job jobs[PGC_MAX_CLUSTERS];
 	char outs[PGC_MAX_CLUSTERS][512];
 
 	assert(set->n <= PGC_MAX_CLUSTERS);
@@ -638,7 +500,7 @@ static void stop_and_remove(struct pgc_set *set)
 	}
 	for (size_t i = 0; i < set->n; i++)
 		if (jobs[i].pid > 0)
-			job_finish(&jobs[i]);
+			sbx_job_finish(&jobs[i]);
 	for (size_t i = 0; i < set->n; i++) {
 		stop_cluster(&set->c[i]);
 		rmtree(set->c[i].dir);
@@ -818,7 +680,7 @@ static void end_guard(struct pgc_set *set)
 		for (int i = 0; i < 500; i++) {
 			if (waitpid(set->guard_pid, NULL, WNOHANG) != 0)
 				break;
-			sleep_ms(10);
+			sbx_sleep_ms(10);
 		}
 	}
 	set->guard_pid = 0;
@@ -827,7 +689,7 @@ static void end_guard(struct pgc_set *set)
 /* Copies the template data folder into each cluster, all at once. */
 static int copy_template(struct pgc_set *set, const char *data)
 {
-	struct job *jobs = calloc(set->n, sizeof(*jobs));
+	struct sbx_job *jobs = calloc(set->n, sizeof(*jobs));
 	char(*outs)[1024] = calloc(set->n, sizeof(*outs));
 	int rc = 0;
 
@@ -846,7 +708,7 @@ static int copy_template(struct pgc_set *set, const char *data)
 			jobs[i].pid = -1;
 	}
 	for (size_t i = 0; i < set->n; i++) {
-		if (jobs[i].pid < 0 || job_finish(&jobs[i]) != 0) {
+		if (jobs[i].pid < 0 || sbx_job_finish(&jobs[i]) != 0) {
 			report("cp -a of the template", outs[i]);
 			rc = -1;
 		}
@@ -953,7 +815,7 @@ int pgc_restart_one(struct pgc_set *set, size_t i)
 
 		if (rc <= 0)
 			return rc;
-		sleep_ms(250);
+		sbx_sleep_ms(250);
 	}
 	fprintf(stderr,
 		"pg_cluster: cannot restart '%s': port %d stays taken\n",
