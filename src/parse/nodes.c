@@ -8,9 +8,8 @@
  * differences: a node is one object that carries its type name (JSON
  * needs a second, {"TypeName": {fields}}; phg_node_get reads both forms),
  * and token offsets ("location") are not built: nothing reads them, and
- * they are a third of the nodes. The
- * field tables come from the PostgreSQL 15 server headers
- * (scripts/gen-pg-nodes.py, at build time).
+ * they are a third of the nodes. The field tables come from the PostgreSQL
+ * 15 server headers (scripts/gen-pg-nodes.py, at build time).
  */
 #include <pg_query.h>
 /* libpg_query's version, before the server headers define their own. */

@@ -1,7 +1,7 @@
 /*
- * tree.c: reading parse trees (cJSON). Every access to a
- * node goes through these helpers, so node and field names stay readable and
- * a missing field is NULL, never a crash.
+ * tree.c: reading parse trees (cJSON). Every access to a node goes through
+ * these helpers, so node and field names stay readable and a missing field
+ * is NULL, never a crash.
  */
 #include "parse.h"
 
